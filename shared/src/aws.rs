@@ -1,0 +1,43 @@
+//! AWS SDK configuration with bounded timeouts and retries.
+//!
+//! Svix abandons a request after 15 s and retries it later, so every call here must give up
+//! well before that: a hanging DynamoDB or SQS turns into a 503 in a few seconds, never a
+//! Lambda timeout. Worst case per call: 2 attempts x 1.5 s, capped at 3 s in all; a delivery
+//! makes at most three sequential calls (claim, send, complete or release), so it answers
+//! within about 9 s even when every dependency hangs.
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use std::time::Duration;
+
+pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
+pub const OPERATION_TIMEOUT: Duration = Duration::from_millis(3000);
+pub const MAX_ATTEMPTS: u32 = 2;
+
+pub fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .read_timeout(ATTEMPT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
+}
+
+pub fn retries() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(MAX_ATTEMPTS)
+        .with_initial_backoff(Duration::from_millis(50))
+        .with_max_backoff(Duration::from_millis(200))
+}
+
+/// The shared SDK configuration: region and credentials from the Lambda environment, the
+/// endpoint from `AWS_ENDPOINT_URL` when set (local runs), bounded timeouts and retries.
+pub async fn load() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts())
+        .retry_config(retries())
+        .load()
+        .await
+}

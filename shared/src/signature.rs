@@ -1,0 +1,298 @@
+//! Svix signature verification over the raw body, with several active signing secrets.
+
+use crate::config::ConfigError;
+use crate::error::WebhookError;
+use http::HeaderMap;
+use svix::webhooks::{Webhook, WebhookError as SvixError};
+
+/// One verifier per configured `whsec_...` secret, built once at cold start.
+///
+/// Several secrets are accepted at once so the signing secret can be rotated on our side
+/// without a window in which valid deliveries are refused.
+pub struct SignatureVerifier {
+    secrets: Vec<Webhook>,
+}
+
+impl std::fmt::Debug for SignatureVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SignatureVerifier({} secrets)", self.secrets.len())
+    }
+}
+
+impl SignatureVerifier {
+    /// `list` holds one or more `whsec_...` secrets separated by commas or whitespace.
+    pub fn from_list(var: &'static str, list: &str) -> Result<Self, ConfigError> {
+        let secrets = split_list(list)
+            .enumerate()
+            .map(|(i, secret)| {
+                if !secret.starts_with("whsec_") {
+                    return Err(ConfigError::invalid(
+                        var,
+                        format!("entry {} does not start with whsec_", i + 1),
+                    ));
+                }
+                Webhook::new(secret).map_err(|_| {
+                    ConfigError::invalid(var, format!("entry {} is not valid base64", i + 1))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if secrets.is_empty() {
+            return Err(ConfigError::invalid(var, "no signing secret given".into()));
+        }
+        Ok(SignatureVerifier { secrets })
+    }
+
+    /// Accepts the delivery if any configured secret matches any signature in the header.
+    /// Both `svix-*` and Standard Webhooks `webhook-*` header names are read, and Svix's
+    /// 5-minute tolerance applies in both directions.
+    pub fn verify(&self, body: &[u8], headers: &HeaderMap) -> Result<(), WebhookError> {
+        let mut last = WebhookError::InvalidSignature;
+        for secret in &self.secrets {
+            match secret.verify(body, headers) {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    last = map_svix_error(e);
+                    // Header and timestamp problems are the same for every secret.
+                    if last != WebhookError::InvalidSignature {
+                        return Err(last);
+                    }
+                }
+            }
+        }
+        Err(last)
+    }
+}
+
+fn map_svix_error(e: SvixError) -> WebhookError {
+    match e {
+        SvixError::MissingHeader(name) => WebhookError::MissingSignature(match name {
+            "id" => "svix-id",
+            "timestamp" => "svix-timestamp",
+            _ => "svix-signature",
+        }),
+        SvixError::TimestampTooOldError
+        | SvixError::FutureTimestampError
+        | SvixError::InvalidTimestamp => WebhookError::TimestampOutOfTolerance,
+        // A body that is not UTF-8 cannot carry a Svix signature.
+        _ => WebhookError::InvalidSignature,
+    }
+}
+
+/// Splits a setting that holds several values separated by commas and/or whitespace.
+pub fn split_list(list: &str) -> impl Iterator<Item = &str> {
+    list.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+}
+
+/// The message id of a delivery (`svix-id`, else `webhook-id`): the same on every retry.
+pub fn delivery_id(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("svix-id")
+        .or_else(|| headers.get("webhook-id"))
+        .and_then(|v| v.to_str().ok())
+}
+
+/// The attempt's signed timestamp in Unix seconds (`svix-timestamp`, else `webhook-timestamp`).
+pub fn delivery_timestamp(headers: &HeaderMap) -> Option<i64> {
+    headers
+        .get("svix-timestamp")
+        .or_else(|| headers.get("webhook-timestamp"))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+/// Signs `body` the way Svix does and returns the three headers' values, for tests, the
+/// sample-event tools and the local demo.
+pub fn sign(secret: &str, msg_id: &str, timestamp: i64, body: &[u8]) -> Result<String, String> {
+    let webhook = Webhook::new(secret).map_err(|e| format!("bad secret: {e}"))?;
+    webhook
+        .sign(msg_id, timestamp, body)
+        .map_err(|e| format!("cannot sign: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const OTHER: &str = "whsec_dGhpcyBpcyBhbm90aGVyIHNlY3JldCBrZXkhISE=";
+
+    fn now() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    }
+
+    fn headers(prefix: &str, id: &str, ts: i64, sig: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            http::HeaderName::try_from(format!("{prefix}-id")).unwrap(),
+            HeaderValue::from_str(id).unwrap(),
+        );
+        h.insert(
+            http::HeaderName::try_from(format!("{prefix}-timestamp")).unwrap(),
+            HeaderValue::from_str(&ts.to_string()).unwrap(),
+        );
+        h.insert(
+            http::HeaderName::try_from(format!("{prefix}-signature")).unwrap(),
+            HeaderValue::from_str(sig).unwrap(),
+        );
+        h
+    }
+
+    #[test]
+    fn svix_published_test_vector_signs_as_published() {
+        let sig = sign(
+            SECRET,
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            br#"{"test": 2432232314}"#,
+        )
+        .unwrap();
+        assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    }
+
+    #[test]
+    fn svix_published_test_vector_verifies_apart_from_its_old_timestamp() {
+        let v = SignatureVerifier::from_list("S", SECRET).unwrap();
+        let h = headers(
+            "svix",
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+        );
+        // The vector is from 2021, so the tolerance check must reject it...
+        assert_eq!(
+            v.verify(br#"{"test": 2432232314}"#, &h),
+            Err(WebhookError::TimestampOutOfTolerance)
+        );
+        // ...while the signature itself is right.
+        Webhook::new(SECRET)
+            .unwrap()
+            .verify_ignoring_timestamp(br#"{"test": 2432232314}"#, &h)
+            .unwrap();
+    }
+
+    #[test]
+    fn both_header_families_verify() {
+        let v = SignatureVerifier::from_list("S", SECRET).unwrap();
+        let ts = now();
+        let body = br#"{"a":1}"#;
+        let sig = sign(SECRET, "msg_1", ts, body).unwrap();
+        assert_eq!(v.verify(body, &headers("svix", "msg_1", ts, &sig)), Ok(()));
+        assert_eq!(
+            v.verify(body, &headers("webhook", "msg_1", ts, &sig)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn any_of_several_signatures_in_the_header_may_match() {
+        let v = SignatureVerifier::from_list("S", SECRET).unwrap();
+        let ts = now();
+        let body = br#"{"a":1}"#;
+        let good = sign(SECRET, "msg_1", ts, body).unwrap();
+        let bad = sign(OTHER, "msg_1", ts, body).unwrap();
+        let header = format!("{bad} v1a,ignored {good}");
+        assert_eq!(
+            v.verify(body, &headers("svix", "msg_1", ts, &header)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn any_of_several_secrets_may_match_for_rotation() {
+        let v = SignatureVerifier::from_list("S", &format!("{OTHER},\n {SECRET}")).unwrap();
+        let ts = now();
+        let body = br#"{"a":1}"#;
+        for secret in [SECRET, OTHER] {
+            let sig = sign(secret, "msg_1", ts, body).unwrap();
+            assert_eq!(v.verify(body, &headers("svix", "msg_1", ts, &sig)), Ok(()));
+        }
+    }
+
+    #[test]
+    fn a_tampered_body_or_wrong_secret_is_rejected() {
+        let v = SignatureVerifier::from_list("S", SECRET).unwrap();
+        let ts = now();
+        let sig = sign(SECRET, "msg_1", ts, br#"{"a":1}"#).unwrap();
+        assert_eq!(
+            v.verify(br#"{"a":2}"#, &headers("svix", "msg_1", ts, &sig)),
+            Err(WebhookError::InvalidSignature)
+        );
+        let other = sign(OTHER, "msg_1", ts, br#"{"a":1}"#).unwrap();
+        assert_eq!(
+            v.verify(br#"{"a":1}"#, &headers("svix", "msg_1", ts, &other)),
+            Err(WebhookError::InvalidSignature)
+        );
+        // The id is part of the signed content.
+        assert_eq!(
+            v.verify(br#"{"a":1}"#, &headers("svix", "msg_2", ts, &sig)),
+            Err(WebhookError::InvalidSignature)
+        );
+    }
+
+    #[test]
+    fn the_five_minute_tolerance_applies_both_ways() {
+        let v = SignatureVerifier::from_list("S", SECRET).unwrap();
+        let body = br#"{"a":1}"#;
+        for (ts, ok) in [
+            (now() - 290, true),
+            (now() + 290, true),
+            (now() - 310, false),
+            (now() + 310, false),
+        ] {
+            let sig = sign(SECRET, "msg_1", ts, body).unwrap();
+            let got = v.verify(body, &headers("svix", "msg_1", ts, &sig));
+            if ok {
+                assert_eq!(got, Ok(()), "ts offset {}", ts - now());
+            } else {
+                assert_eq!(got, Err(WebhookError::TimestampOutOfTolerance));
+            }
+        }
+    }
+
+    #[test]
+    fn missing_headers_are_named() {
+        let v = SignatureVerifier::from_list("S", SECRET).unwrap();
+        let mut h = headers("svix", "msg_1", now(), "v1,xx");
+        h.remove("svix-signature");
+        assert_eq!(
+            v.verify(b"{}", &h),
+            Err(WebhookError::MissingSignature("svix-signature"))
+        );
+        assert_eq!(
+            v.verify(b"{}", &HeaderMap::new()),
+            Err(WebhookError::MissingSignature("svix-id"))
+        );
+    }
+
+    #[test]
+    fn a_non_utf8_body_cannot_be_verified() {
+        let v = SignatureVerifier::from_list("S", SECRET).unwrap();
+        let h = headers("svix", "msg_1", now(), "v1,xx");
+        assert_eq!(
+            v.verify(&[0xff, 0xfe], &h),
+            Err(WebhookError::InvalidSignature)
+        );
+    }
+
+    #[test]
+    fn secrets_are_validated_at_configuration() {
+        assert!(SignatureVerifier::from_list("S", "").is_err());
+        assert!(SignatureVerifier::from_list("S", " , ").is_err());
+        assert!(SignatureVerifier::from_list("S", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").is_err());
+        let err = SignatureVerifier::from_list("S", "whsec_!!!").unwrap_err();
+        assert!(err.to_string().contains('S'), "{err}");
+    }
+
+    #[test]
+    fn delivery_id_and_timestamp_read_either_header_family() {
+        let h = headers("webhook", "msg_9", 1700000000, "v1,x");
+        assert_eq!(delivery_id(&h), Some("msg_9"));
+        assert_eq!(delivery_timestamp(&h), Some(1700000000));
+        assert_eq!(delivery_id(&HeaderMap::new()), None);
+    }
+}
