@@ -13,6 +13,7 @@ pub mod envelope;
 pub mod error;
 pub mod event;
 pub mod fanout;
+pub mod fanout_function;
 pub mod model;
 pub mod receiver;
 pub mod secrets;

@@ -1,0 +1,13 @@
+//! The promotion function: `promotion.multichannel.assigned`, each sent exactly once to `PROMOTION_QUEUE_URL` for the retailer's
+//! voucher and coupon creation. The logic is the shared fan-out function.
+
+use engage_webhooks::config::{ConfigError, PROMOTION_QUEUE_URL};
+use engage_webhooks::fanout_function::FanOutFunction;
+use engage_webhooks::Family;
+
+pub const FAMILY: Family = Family::Promotion;
+
+/// Builds the function from the environment, once per cold start.
+pub async fn from_env() -> Result<FanOutFunction, ConfigError> {
+    FanOutFunction::from_env(FAMILY, PROMOTION_QUEUE_URL).await
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: formatting, lints, unit and integration tests
+# against the local DynamoDB/SQS wire server, then the SAM template and the local end-to-end run.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "tools (project-local venv: moto, SAM CLI, cargo-lambda)"
+scripts/venv.sh
+
+step "local AWS (moto on loopback)"
+if scripts/local-aws.sh status 2>/dev/null; then
+  scripts/local-aws.sh start
+else
+  scripts/local-aws.sh start
+  trap 'scripts/local-aws.sh stop' EXIT
+fi
+eval "$(scripts/local-aws.sh env)"
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test"
+cargo test --workspace --locked
+
+for extra in scripts/sam-check.sh scripts/demo-check.sh; do
+  if [ -x "$extra" ]; then
+    step "$extra"
+    "$extra"
+  fi
+done
+echo
+echo "all checks passed"

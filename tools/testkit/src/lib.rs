@@ -1,0 +1,412 @@
+//! Test helpers shared by the functions' integration tests.
+//!
+//! Requests are built from the real Lambda event shapes in `events/requests/` and the sample
+//! envelopes in `events/envelopes/`, signed at test time with the test secret of
+//! `events/local.env`. AWS resources are created, uniquely named, on the local wire-compatible
+//! server that `scripts/local-aws.sh` starts (its address comes from `AWS_ENDPOINT_URL`).
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_types::config_bag::ConfigBag;
+use base64::Engine;
+use engage_webhooks::config::EngageSecrets;
+use engage_webhooks::crypto::{encrypt, random_iv, PayloadCipher, PayloadKey};
+use engage_webhooks::receiver::now_millis;
+use engage_webhooks::{Family, Receiver};
+use lambda_http::{Body, Request, Response};
+use serde_json::value::RawValue;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// The test signing secret and payload key (also in `events/local.env`). Never used in a
+/// deployed stack: that reads its own from Secrets Manager.
+pub const SIGNING_SECRET: &str = "whsec_dGVzdC1vbmx5LXNpZ25pbmctc2VjcmV0LTAwMDAwMDAw";
+pub const PAYLOAD_KEY: &str = "LocalTestKeyOnly0123456789abcdEF";
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The sample envelope of `event_type` from `events/envelopes/`.
+pub fn envelope(event_type: &str) -> String {
+    let path = repo_root().join(format!("events/envelopes/{event_type}.json"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Replaces envelope fields (given as raw JSON text), keeping every other byte's meaning;
+/// numbers are never re-encoded through floats.
+pub fn with_fields(envelope: &str, fields: &[(&str, &str)]) -> String {
+    let mut map: BTreeMap<String, Box<RawValue>> = serde_json::from_str(envelope).unwrap();
+    for (k, v) in fields {
+        map.insert(k.to_string(), RawValue::from_string(v.to_string()).unwrap());
+    }
+    serde_json::to_string(&map).unwrap()
+}
+
+/// The raw payload text of an envelope.
+pub fn payload_of(envelope: &str) -> String {
+    let map: BTreeMap<String, Box<RawValue>> = serde_json::from_str(envelope).unwrap();
+    map["payload"].get().to_string()
+}
+
+/// The envelope with its payload encrypted with [`PAYLOAD_KEY`] the way Engage does.
+pub fn encrypted(envelope: &str, cipher: PayloadCipher) -> String {
+    let key = PayloadKey::parse(PAYLOAD_KEY).unwrap();
+    let sealed = encrypt(
+        cipher,
+        &key,
+        &random_iv(cipher),
+        payload_of(envelope).as_bytes(),
+    );
+    with_fields(
+        envelope,
+        &[
+            ("payload", &format!("\"{sealed}\"")),
+            ("isEncrypted", "true"),
+        ],
+    )
+}
+
+/// How the request reaches the function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// API Gateway HTTP API (payload format 2.0).
+    ApiGatewayHttp,
+    /// Lambda Function URL, body as text.
+    FunctionUrl,
+    /// Lambda Function URL with the body base64-encoded (`isBase64Encoded: true`).
+    FunctionUrlBase64,
+}
+
+impl Shape {
+    pub const ALL: [Shape; 3] = [
+        Shape::ApiGatewayHttp,
+        Shape::FunctionUrl,
+        Shape::FunctionUrlBase64,
+    ];
+}
+
+/// The three signature headers for `body`, signed now with [`SIGNING_SECRET`].
+pub fn signature_headers(body: &str, msg_id: &str) -> Vec<(String, String)> {
+    let ts = now_millis() / 1000;
+    let sig =
+        engage_webhooks::signature::sign(SIGNING_SECRET, msg_id, ts, body.as_bytes()).unwrap();
+    vec![
+        ("svix-id".into(), msg_id.into()),
+        ("svix-timestamp".into(), ts.to_string()),
+        ("svix-signature".into(), sig),
+    ]
+}
+
+/// A Lambda request of `shape` carrying `body` and `headers`, parsed by lambda_http exactly as
+/// the runtime parses a real event.
+pub fn request(shape: Shape, body: &str, headers: &[(String, String)]) -> Request {
+    let file = match shape {
+        Shape::ApiGatewayHttp => "apigw-http-v2.json",
+        Shape::FunctionUrl | Shape::FunctionUrlBase64 => "function-url.json",
+    };
+    let path = repo_root().join("events/requests").join(file);
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for (k, v) in headers {
+        event["headers"][k.to_ascii_lowercase()] = Value::String(v.clone());
+    }
+    if shape == Shape::FunctionUrlBase64 {
+        event["body"] = Value::String(base64::engine::general_purpose::STANDARD.encode(body));
+        event["isBase64Encoded"] = Value::Bool(true);
+    } else {
+        event["body"] = Value::String(body.into());
+    }
+    lambda_http::request::from_str(&event.to_string()).expect("a valid Lambda HTTP event")
+}
+
+/// A correctly signed POST of `body`.
+pub fn signed_request(shape: Shape, body: &str) -> Request {
+    request(
+        shape,
+        body,
+        &signature_headers(body, &format!("msg_{}", unique("t"))),
+    )
+}
+
+/// The answer's status and its JSON reason (`status` or `error` field).
+pub fn answer(resp: &Response<Body>) -> (u16, String) {
+    let v: Value = serde_json::from_slice(resp.body().as_ref()).expect("a JSON answer");
+    let reason = v
+        .get("status")
+        .or_else(|| v.get("error"))
+        .and_then(Value::as_str);
+    (
+        resp.status().as_u16(),
+        reason.expect("a reason").to_string(),
+    )
+}
+
+/// A receiver for `family` with the test secret and, for `Some(cipher)`, the test key.
+pub fn receiver(family: Family, cipher: Option<PayloadCipher>) -> Receiver {
+    let secrets = EngageSecrets {
+        signing_secrets: SIGNING_SECRET.into(),
+        payload_keys: cipher.map(|_| PAYLOAD_KEY.into()),
+    };
+    Receiver::from_secrets(family, &secrets, cipher.unwrap_or(PayloadCipher::Aes256Gcm)).unwrap()
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{:016x}", rand::random::<u64>())
+}
+
+/// SDK configuration for the local wire server, with the production timeouts and retries.
+/// Fails loudly when the server is not there: these tests never skip.
+pub async fn local_aws() -> aws_config::SdkConfig {
+    local_aws_at(&endpoint()).await
+}
+
+pub fn endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
+        panic!("AWS_ENDPOINT_URL is not set: run the tests through scripts/test.sh, which starts the local DynamoDB/SQS server")
+    })
+}
+
+/// The same configuration pointed at another endpoint (a refusing or hanging one).
+pub async fn local_aws_at(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("eu-north-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "testkit",
+        ))
+        .timeout_config(engage_webhooks::aws::timeouts())
+        .retry_config(engage_webhooks::aws::retries())
+        .load()
+        .await
+}
+
+/// Creates a fresh dedup table shaped like template.yaml's and returns its name.
+pub async fn new_table(sdk: &aws_config::SdkConfig, key: &str) -> String {
+    let name = unique("table");
+    let client = aws_sdk_dynamodb::Client::new(sdk);
+    client
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(key)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(key)
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("create table on the local server");
+    name
+}
+
+/// Creates a fresh queue (FIFO when `fifo`) and returns its URL.
+pub async fn new_queue(sdk: &aws_config::SdkConfig, fifo: bool) -> String {
+    let client = aws_sdk_sqs::Client::new(sdk);
+    let mut create = client.create_queue();
+    if fifo {
+        create = create
+            .queue_name(format!("{}.fifo", unique("queue")))
+            .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true");
+    } else {
+        create = create.queue_name(unique("queue"));
+    }
+    create
+        .send()
+        .await
+        .expect("create queue")
+        .queue_url
+        .unwrap()
+}
+
+/// Every message now in the queue (received, not deleted), with all attributes.
+pub async fn messages(sdk: &aws_config::SdkConfig, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+    let client = aws_sdk_sqs::Client::new(sdk);
+    let mut all = Vec::new();
+    loop {
+        let out = client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .visibility_timeout(600)
+            .message_attribute_names("All")
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+            .send()
+            .await
+            .expect("receive");
+        let batch = out.messages.unwrap_or_default();
+        if batch.is_empty() {
+            return all;
+        }
+        all.extend(batch);
+    }
+}
+
+/// Counts the SDK operations a client starts (retries of one operation count once).
+#[derive(Debug, Clone, Default)]
+pub struct CallCounter(Arc<AtomicUsize>);
+
+impl CallCounter {
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "CallCounter"
+    }
+
+    fn read_before_execution(
+        &self,
+        _: &BeforeSerializationInterceptorContextRef<'_>,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// A DynamoDB client whose operations are counted.
+pub fn counted_dynamodb(sdk: &aws_config::SdkConfig) -> (aws_sdk_dynamodb::Client, CallCounter) {
+    let counter = CallCounter::default();
+    let config = aws_sdk_dynamodb::config::Builder::from(sdk)
+        .interceptor(counter.clone())
+        .build();
+    (aws_sdk_dynamodb::Client::from_conf(config), counter)
+}
+
+/// An address where nothing listens: connections are refused.
+pub fn refusing_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+/// An address that accepts connections and never answers. Lives as long as the runtime.
+pub async fn hanging_endpoint() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+/// A dedup table and a queue of their own on the local server, and fan-out functions wired
+/// to them, each with its own SDK clients (as separate Lambda instances would have).
+pub struct FanOutRig {
+    pub sdk: aws_config::SdkConfig,
+    pub family: Family,
+    pub table: String,
+    pub queue_url: String,
+}
+
+impl FanOutRig {
+    pub async fn new(family: Family, fifo: bool) -> Self {
+        let sdk = local_aws().await;
+        let table = new_table(&sdk, "pk").await;
+        let queue_url = new_queue(&sdk, fifo).await;
+        FanOutRig {
+            sdk,
+            family,
+            table,
+            queue_url,
+        }
+    }
+
+    pub fn dedup(&self, client: aws_sdk_dynamodb::Client) -> engage_webhooks::dedup::DynamoDedup {
+        engage_webhooks::dedup::DynamoDedup::new(
+            client,
+            self.table.clone(),
+            engage_webhooks::config::DEFAULT_DEDUP_TTL,
+        )
+    }
+
+    /// A function with fresh clients; `cipher` gives it the test payload key.
+    pub fn function(
+        &self,
+        cipher: Option<PayloadCipher>,
+    ) -> engage_webhooks::fanout_function::FanOutFunction {
+        self.function_with(
+            aws_sdk_dynamodb::Client::new(&self.sdk),
+            aws_sdk_sqs::Client::new(&self.sdk),
+            &self.queue_url,
+            cipher,
+        )
+    }
+
+    pub fn function_with(
+        &self,
+        dynamodb: aws_sdk_dynamodb::Client,
+        sqs: aws_sdk_sqs::Client,
+        queue_url: &str,
+        cipher: Option<PayloadCipher>,
+    ) -> engage_webhooks::fanout_function::FanOutFunction {
+        engage_webhooks::fanout_function::FanOutFunction::new(
+            receiver(self.family, cipher),
+            self.dedup(dynamodb),
+            engage_webhooks::fanout::SqsPublisher::new(sqs, queue_url.to_string()),
+        )
+    }
+
+    pub async fn messages(&self) -> Vec<aws_sdk_sqs::types::Message> {
+        messages(&self.sdk, &self.queue_url).await
+    }
+
+    /// The dedup record stored under `key` (tenant#eventId), if any.
+    pub async fn record(
+        &self,
+        key: &str,
+    ) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        aws_sdk_dynamodb::Client::new(&self.sdk)
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(key.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get_item")
+            .item
+    }
+}
+
+/// The sample envelope of `event_type` under a fresh event id (in `eventId`, or in `id` where
+/// Voyado's example uses that), returned with the id.
+pub fn fresh_envelope(event_type: &str) -> (String, String) {
+    let original = envelope(event_type);
+    let id = unique("ev");
+    let field = if original.contains("\"eventId\"") {
+        "eventId"
+    } else {
+        "id"
+    };
+    (with_fields(&original, &[(field, &format!("\"{id}\""))]), id)
+}
+
+/// A message attribute's string value.
+pub fn attribute(m: &aws_sdk_sqs::types::Message, name: &str) -> Option<String> {
+    m.message_attributes()
+        .and_then(|a| a.get(name))
+        .and_then(|v| v.string_value())
+        .map(str::to_string)
+}
