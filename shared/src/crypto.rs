@@ -184,7 +184,7 @@ fn decrypt_with(key: &PreparedKey, mut buf: Vec<u8>) -> Option<String> {
             buf.drain(..GCM_NONCE);
         }
         PreparedKey::Cbc(key) => {
-            if buf.len() < CBC_IV + CBC_BLOCK || (buf.len() - CBC_IV) % CBC_BLOCK != 0 {
+            if buf.len() < CBC_IV + CBC_BLOCK || !(buf.len() - CBC_IV).is_multiple_of(CBC_BLOCK) {
                 return None;
             }
             let (iv, body) = buf.split_at_mut(CBC_IV);

@@ -146,20 +146,16 @@ impl Event<'_> {
         serde_json::from_str(self.payload.get()).map_err(|e| {
             let text = e.to_string();
             let detail = match text.find("missing field `") {
-                Some(at) => text[at..]
-                    .split(" at line")
-                    .next()
-                    .unwrap_or("")
-                    .to_string(),
-                None if text.starts_with("invalid") || text.starts_with("unknown variant") => {
-                    format!(
-                        "a field has the wrong type or value (column {})",
-                        e.column()
-                    )
+                Some(at) => {
+                    let field = text[at + 15..].split('`').next().unwrap_or("");
+                    format!("lacks the field `{field}`")
                 }
-                None => format!("malformed at column {}", e.column()),
+                None if text.starts_with("invalid") || text.starts_with("unknown variant") => {
+                    format!("has a field of the wrong type (column {})", e.column())
+                }
+                None => format!("is malformed at column {}", e.column()),
             };
-            WebhookError::InvalidPayload(format!("{} payload: {detail}", self.event_type))
+            WebhookError::InvalidPayload(format!("the {} payload {detail}", self.event_type))
         })
     }
 }
@@ -354,10 +350,9 @@ mod tests {
             payload: Cow::Owned(RawValue::from_string("{}".into()).unwrap()),
             ..ev
         };
-        assert!(ev
-            .typed_payload::<P>()
-            .unwrap_err()
-            .to_string()
-            .contains("missing field `flag`"));
+        assert_eq!(
+            ev.typed_payload::<P>().unwrap_err().to_string(),
+            "the contact.acceptsEmail.changed payload lacks the field `flag`"
+        );
     }
 }

@@ -28,7 +28,7 @@ pub enum WebhookError {
     PayloadKeyMissing,
     #[error("the payload could not be decrypted with any configured key")]
     DecryptionFailed,
-    #[error("the payload does not match its event type: {0}")]
+    #[error("{0}")]
     InvalidPayload(String),
     #[error("this event is being processed by another delivery; retry later")]
     InProgress,
