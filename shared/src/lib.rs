@@ -14,6 +14,7 @@ pub mod error;
 pub mod event;
 pub mod fanout;
 pub mod fanout_function;
+pub mod mirror;
 pub mod model;
 pub mod receiver;
 pub mod secrets;

@@ -410,3 +410,236 @@ pub fn attribute(m: &aws_sdk_sqs::types::Message, name: &str) -> Option<String> 
         .and_then(|v| v.string_value())
         .map(str::to_string)
 }
+
+/// A dedup table and a contacts table of their own on the local server, and mirror functions
+/// (contact or consent) wired to them, each with its own SDK clients (as separate Lambda
+/// instances would have).
+pub struct MirrorRig {
+    pub sdk: aws_config::SdkConfig,
+    pub dedup_table: String,
+    pub contacts_table: String,
+}
+
+impl MirrorRig {
+    pub async fn new() -> Self {
+        let sdk = local_aws().await;
+        let dedup_table = new_table(&sdk, "pk").await;
+        let contacts_table = new_table(&sdk, "contactId").await;
+        MirrorRig {
+            sdk,
+            dedup_table,
+            contacts_table,
+        }
+    }
+
+    /// A function of `family` with fresh clients; `cipher` gives it the test payload key.
+    pub fn function(
+        &self,
+        family: Family,
+        cipher: Option<PayloadCipher>,
+    ) -> engage_webhooks::mirror::MirrorFunction {
+        self.function_with(
+            family,
+            aws_sdk_dynamodb::Client::new(&self.sdk),
+            &self.contacts_table,
+            cipher,
+        )
+    }
+
+    pub fn function_with(
+        &self,
+        family: Family,
+        dynamodb: aws_sdk_dynamodb::Client,
+        contacts_table: &str,
+        cipher: Option<PayloadCipher>,
+    ) -> engage_webhooks::mirror::MirrorFunction {
+        engage_webhooks::mirror::MirrorFunction::new(
+            receiver(family, cipher),
+            engage_webhooks::dedup::DynamoDedup::new(
+                dynamodb,
+                self.dedup_table.clone(),
+                engage_webhooks::config::DEFAULT_DEDUP_TTL,
+            ),
+            contacts_table.to_string(),
+        )
+    }
+
+    /// Posts the plaintext `envelope`, signed, to a fresh function of `family`.
+    pub async fn deliver(&self, family: Family, envelope: &str) -> (u16, String) {
+        let resp = self
+            .function(family, None)
+            .handle(signed_request(Shape::FunctionUrl, envelope))
+            .await;
+        answer(&resp)
+    }
+
+    /// The mirror item of `contact_id`, read consistently.
+    pub async fn contact(&self, contact_id: &str) -> Option<Item> {
+        get_item(&self.sdk, &self.contacts_table, "contactId", contact_id).await
+    }
+
+    /// The dedup record of the sample tenant's event `event_id`.
+    pub async fn record(&self, event_id: &str) -> Option<Item> {
+        let key = format!("myTenantName#{event_id}");
+        get_item(&self.sdk, &self.dedup_table, "pk", &key).await
+    }
+}
+
+/// A DynamoDB item.
+pub type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
+async fn get_item(
+    sdk: &aws_config::SdkConfig,
+    table: &str,
+    key: &str,
+    value: &str,
+) -> Option<Item> {
+    aws_sdk_dynamodb::Client::new(sdk)
+        .get_item()
+        .table_name(table)
+        .key(
+            key,
+            aws_sdk_dynamodb::types::AttributeValue::S(value.into()),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("get_item")
+        .item
+}
+
+/// The envelope with payload fields set (as raw JSON text) and others removed; the other
+/// fields keep their exact text.
+pub fn with_payload(envelope: &str, set: &[(&str, &str)], remove: &[&str]) -> String {
+    let mut payload: BTreeMap<String, Box<RawValue>> =
+        serde_json::from_str(&payload_of(envelope)).unwrap();
+    for name in remove {
+        payload.remove(*name);
+    }
+    for (k, v) in set {
+        payload.insert(k.to_string(), RawValue::from_string(v.to_string()).unwrap());
+    }
+    with_fields(
+        envelope,
+        &[("payload", &serde_json::to_string(&payload).unwrap())],
+    )
+}
+
+/// The sample envelope of `event_type` under a fresh event id, for contact `contact_id`;
+/// returned with the event id.
+pub fn contact_envelope(event_type: &str, contact_id: &str) -> (String, String) {
+    let (env, id) = fresh_envelope(event_type);
+    let contact = serde_json::to_string(contact_id).unwrap();
+    (with_payload(&env, &[("contactId", &contact)], &[]), id)
+}
+
+/// An item's attribute names, sorted.
+pub fn attribute_names(item: &Item) -> Vec<String> {
+    let mut names: Vec<String> = item.keys().cloned().collect();
+    names.sort();
+    names
+}
+
+/// An endpoint in front of `upstream` (the local server) that lets one request through at a
+/// time, each on its own connection (`connection: close`).
+///
+/// DynamoDB executes transactions serializably; moto's threaded server does not. A cancelled
+/// `TransactWriteItems` restores the snapshot of its tables taken when it began, dropping
+/// writes that committed meanwhile, and two transactions with mutually exclusive conditions
+/// can both commit (reproduced with boto3 alone, without this project's code). Tests of
+/// concurrent deliveries go through this endpoint so that the server has DynamoDB's
+/// isolation, while the functions and their clients still race freely. Lives as long as the
+/// runtime.
+pub async fn serializing_endpoint(upstream: &str) -> String {
+    let upstream = upstream
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        // One connection (so one request) at a time; the others wait in the listen backlog.
+        while let Ok((mut client, _)) = listener.accept().await {
+            let relay = relay_one(&mut client, &upstream);
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), relay).await;
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+async fn relay_one(client: &mut tokio::net::TcpStream, upstream: &str) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut request = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    let head_end = loop {
+        if let Some(at) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        let read = client.read(&mut chunk).await?;
+        if read == 0 {
+            return Ok(());
+        }
+        request.extend_from_slice(&chunk[..read]);
+    };
+    let length = String::from_utf8_lossy(&request[..head_end])
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, value)| value.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    while request.len() < head_end + length {
+        let read = client.read(&mut chunk).await?;
+        if read == 0 {
+            return Ok(());
+        }
+        request.extend_from_slice(&chunk[..read]);
+    }
+    let mut server = tokio::net::TcpStream::connect(upstream).await?;
+    server.write_all(&closing(&request)).await?;
+    let mut response = Vec::new();
+    server.read_to_end(&mut response).await?;
+    client.write_all(&closing(&response)).await?;
+    client.shutdown().await
+}
+
+/// The HTTP message with its `connection` headers replaced by `connection: close`.
+fn closing(message: &[u8]) -> Vec<u8> {
+    let Some(head_end) = message.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return message.to_vec();
+    };
+    let head = String::from_utf8_lossy(&message[..head_end]);
+    let mut out = String::new();
+    for line in head.split("\r\n") {
+        let name = line.split(':').next().unwrap_or("").trim();
+        if !(name.eq_ignore_ascii_case("connection") || name.eq_ignore_ascii_case("keep-alive")) {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str("connection: close\r\n\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(&message[head_end + 4..]);
+    bytes
+}
+
+/// SDK configuration for the local server behind a fresh [`serializing_endpoint`]. Requests
+/// queue there for their turn, so its timeouts are generous: a request abandoned by a
+/// timeout would still reach the server, and its answer would be lost.
+pub async fn serialized_local_aws() -> aws_config::SdkConfig {
+    let patient = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(20))
+        .read_timeout(std::time::Duration::from_secs(20))
+        .operation_attempt_timeout(std::time::Duration::from_secs(20))
+        .operation_timeout(std::time::Duration::from_secs(20))
+        .build();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(serializing_endpoint(&endpoint()).await)
+        .region(aws_config::Region::new("eu-north-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "testkit",
+        ))
+        .timeout_config(patient)
+        .retry_config(engage_webhooks::aws::retries())
+        .load()
+        .await
+}

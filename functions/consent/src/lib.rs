@@ -1,0 +1,15 @@
+//! The consent function: `contact.acceptsEmail.changed`, `contact.acceptsSms.changed`,
+//! `contact.acceptsPostal.changed` and `contact.consent.changed` kept in the contact mirror
+//! (`CONTACTS_TABLE`), newest change wins, exactly once. The logic is the shared mirror (see
+//! docs/mirror.md).
+
+use engage_webhooks::config::ConfigError;
+use engage_webhooks::mirror::MirrorFunction;
+use engage_webhooks::Family;
+
+pub const FAMILY: Family = Family::Consent;
+
+/// Builds the function from the environment, once per cold start.
+pub async fn from_env() -> Result<MirrorFunction, ConfigError> {
+    MirrorFunction::from_env(FAMILY).await
+}
