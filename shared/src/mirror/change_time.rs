@@ -17,8 +17,9 @@ pub struct ChangeTime {
 }
 
 impl ChangeTime {
-    /// An RFC 3339 date-time. Engage's preference events write the offset as `+01` (hours
-    /// only, as PostgreSQL prints it); that and `+0100` are read as `+01:00`.
+    /// An RFC 3339 date-time. Leniently, an offset written with hours only (`+01`, as
+    /// PostgreSQL prints it) or without its colon (`+0100`) is read as `+01:00`: Voyado does
+    /// not publish these payloads, and refusing a readable time would only stall the event.
     pub fn parse(text: &str) -> Option<ChangeTime> {
         let at = OffsetDateTime::parse(&with_full_offset(text), &Rfc3339).ok()?;
         Some(ChangeTime {
