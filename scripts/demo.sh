@@ -1,0 +1,377 @@
+#!/usr/bin/env bash
+# The one-command local run: all four functions under `cargo lambda watch`, local DynamoDB and
+# SQS (moto), every sample event signed and posted to its function's Function URL, then a
+# report of the answers, the queues and the contact mirror.
+#
+#   scripts/demo.sh
+#
+# Needs Rust (cargo) and Python 3; installs the rest into .venv on first use (scripts/venv.sh).
+# The first run compiles the functions (debug build, a few minutes); later runs take seconds.
+# Stops everything it started when it ends, also on Ctrl-C. Exits non-zero when a request was
+# not answered as expected. Settings (environment):
+#   DEMO_START_TIMEOUT  seconds to wait for each function to answer (default 300)
+# Files: .local/demo/ (watch.log = the functions' logs, result.json = the report as data).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+out="$root/.local/demo"
+mkdir -p "$out"
+python="$root/.venv/bin/python"
+start_timeout="${DEMO_START_TIMEOUT:-300}"
+t_start=$SECONDS
+
+say() { printf '%s\n' "$*" >&2; }
+die() {
+  printf '\ndemo: FAILED: %s\n' "$*" >&2
+  exit 1
+}
+
+# --- Cleanup: only what this run started --------------------------------------------------
+watch_pid=""
+started_moto=0
+
+descendants() { # every process below $1, deepest last
+  local pid=$1 child
+  for child in $(ps -e -o pid= -o ppid= | awk -v p="$pid" '$2 == p { print $1 }'); do
+    echo "$child"
+    descendants "$child"
+  done
+}
+
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  if [ -n "$watch_pid" ] && kill -0 "$watch_pid" 2>/dev/null; then
+    local procs own_pgid pgid p
+    procs="$watch_pid $(descendants "$watch_pid" | tr '\n' ' ')"
+    own_pgid="$(ps -o pgid= -p $$ | tr -d ' ')"
+    # cargo lambda watch runs each function in a process group of its own; end every group
+    # below the watch (never this script's own), then whatever is left.
+    for p in $procs; do
+      pgid="$(ps -o pgid= -p "$p" 2>/dev/null | tr -d ' ' || true)"
+      if [ -n "$pgid" ] && [ "$pgid" != "$own_pgid" ]; then
+        kill -TERM -- "-$pgid" 2>/dev/null || true
+      fi
+      kill -TERM "$p" 2>/dev/null || true
+    done
+    for _ in $(seq 1 50); do
+      alive=0
+      for p in $procs; do kill -0 "$p" 2>/dev/null && alive=1; done
+      [ "$alive" = 0 ] && break
+      sleep 0.1
+    done
+    for p in $procs; do kill -KILL "$p" 2>/dev/null || true; done
+    wait "$watch_pid" 2>/dev/null || true
+    say "demo: stopped cargo lambda watch and the functions"
+  fi
+  if [ "$started_moto" = 1 ]; then
+    scripts/local-aws.sh stop || true
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- Tools ----------------------------------------------------------------------------------
+command -v cargo >/dev/null 2>&1 || {
+  [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$PATH:$HOME/.cargo/bin"
+}
+command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust (https://rustup.rs)"
+say "==> tools (.venv: moto, cargo-lambda)"
+scripts/venv.sh
+export PATH="$root/.venv/bin:$PATH"
+
+# One demo at a time per checkout: they share the local resources. The lock is fd 9, closed
+# for the long-lived processes started below so that it ends with this script.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$out/lock"
+  flock -n 9 || {
+    say "demo: another demo is running in this checkout; waiting for it"
+    flock 9
+  }
+fi
+
+# --- Local AWS -----------------------------------------------------------------------------
+say "==> local AWS (moto)"
+if scripts/local-aws.sh status 2>/dev/null; then
+  scripts/local-aws.sh start 9>&-
+else
+  started_moto=1
+  scripts/local-aws.sh start 9>&-
+fi
+# Only local settings reach the functions: no profile, no deployed secret.
+unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SQS ENGAGE_SECRETS_ARN
+eval "$(scripts/local-aws.sh env)"
+set -a
+# shellcheck source=/dev/null
+. "$root/events/local.env"
+set +a
+for v in AWS_ENDPOINT_URL DEDUP_TABLE CONTACTS_TABLE LOYALTY_QUEUE_URL PROMOTION_QUEUE_URL \
+  ENGAGE_SIGNING_SECRETS ENGAGE_PAYLOAD_KEYS ENGAGE_PAYLOAD_CIPHER; do
+  [ -n "${!v:-}" ] || die "$v is not set (scripts/local-aws.sh env / events/local.env)"
+done
+
+# The Python helper (boto3 comes with moto): free ports, probes, reset, report.
+helper() {
+  "$python" - "$@" <<'PY'
+import json, os, socket, sys, time, urllib.error, urllib.request
+from decimal import Decimal
+
+cmd = sys.argv[1]
+
+def aws(service):
+    import boto3
+    return boto3.client(service, endpoint_url=os.environ["AWS_ENDPOINT_URL"],
+                        region_name=os.environ.get("AWS_REGION", "eu-north-1"))
+
+def queue_name(url):
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+if cmd == "free-port":
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()
+
+elif cmd == "probe":
+    # A GET must come back from the function itself: 405 method_not_allowed.
+    url, deadline = sys.argv[2], time.time() + float(sys.argv[3])
+    last = "no answer"
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=max(1, deadline - time.time()))
+            last = "200 to a GET"
+        except urllib.error.HTTPError as e:
+            body = e.read().decode(errors="replace")
+            if e.code == 405 and "method_not_allowed" in body:
+                sys.exit(0)
+            last = f"{e.code} {body[:200]}"
+        except Exception as e:
+            last = str(e)
+        time.sleep(0.5)
+    print(last, file=sys.stderr)
+    sys.exit(1)
+
+elif cmd == "reset":
+    # The demo's resources start empty, so the report shows this run only.
+    sqs, ddb = aws("sqs"), aws("dynamodb")
+    for var in ("LOYALTY_QUEUE_URL", "PROMOTION_QUEUE_URL"):
+        url = os.environ[var]
+        try:
+            sqs.purge_queue(QueueUrl=url)
+        except sqs.exceptions.PurgeQueueInProgress:
+            while True:
+                got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+                if not got:
+                    break
+                for m in got:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    for var, key in (("DEDUP_TABLE", "pk"), ("CONTACTS_TABLE", "contactId")):
+        table = os.environ[var]
+        for page in ddb.get_paginator("scan").paginate(TableName=table, ProjectionExpression="#k",
+                                                       ExpressionAttributeNames={"#k": key}):
+            for item in page["Items"]:
+                ddb.delete_item(TableName=table, Key={key: item[key]})
+
+elif cmd == "report":
+    from boto3.dynamodb.types import TypeDeserializer
+    requests_file, result_file = sys.argv[2], sys.argv[3]
+    sqs, ddb = aws("sqs"), aws("dynamodb")
+    requests = []
+    for line in open(requests_file):
+        if line.strip():
+            r = json.loads(line)
+            answer = r.pop("answer") or {"reason": "no answer (see the function log)"}
+            r.update({k: answer.get(k) for k in ("family", "eventId", "status", "reason", "svixId", "url")})
+            requests.append(r)
+
+    def show(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if v is None:
+            return "null"
+        if isinstance(v, Decimal):
+            return str(v)
+        return json.dumps(v, default=str)
+
+    queues = {}
+    for family, var in (("loyalty", "LOYALTY_QUEUE_URL"), ("promotion", "PROMOTION_QUEUE_URL")):
+        url, seen = os.environ[var], {}
+        while True:
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=10,
+                                      MessageAttributeNames=["All"]).get("Messages", [])
+            if not got:
+                break
+            for m in got:
+                body = json.loads(m["Body"])
+                seen[m["MessageId"]] = {"eventType": body.get("eventType"), "eventId": body.get("eventId")}
+        queues[family] = {"queue": queue_name(url), "messages": list(seen.values())}
+
+    des = TypeDeserializer()
+    mirror = {}
+    table = os.environ["CONTACTS_TABLE"]
+    for page in ddb.get_paginator("scan").paginate(TableName=table):
+        for raw in page["Items"]:
+            item = {k: des.deserialize(v) for k, v in raw.items()}
+            entry = {"attributes": sorted(item), "tombstone": "deletedAt" in item,
+                     "profile": "profile" in item, "preferences": {}, "consents": {}}
+            if "profile" in item:
+                entry["profileFields"] = len(item["profile"])
+            for flag in ("acceptsEmail", "acceptsSms", "acceptsPostal"):
+                if isinstance(item.get(flag), dict):
+                    entry["preferences"][flag] = item[flag].get("value")
+            for k, v in item.items():
+                if k.startswith("consent_") and isinstance(v, dict):
+                    entry["consents"][k[len("consent_"):]] = v.get("value")
+            mirror[item["contactId"]] = entry
+
+    width = max(len(r["eventType"]) for r in requests) if requests else 10
+    print()
+    print("Requests (each signed by engage-sign, POSTed to its function's Function URL)")
+    print(f"  {'#':>2}  {'function':<9}  {'event type':<{width}}  {'contact':<8}  {'payload':<11}  status  reason")
+    unexpected = 0
+    for i, r in enumerate(requests, 1):
+        ok = r.get("status") == r["expectStatus"] and r.get("reason") == r["expectReason"]
+        unexpected += not ok
+        mark = "" if ok else f"   <-- expected {r['expectStatus']} {r['expectReason']}"
+        label = {"duplicate": " (again)", "bad-signature": " (bad signature)"}.get(r["kind"], "")
+        payload = r.get("cipher") or "plaintext"
+        print(f"  {i:>2}  {r.get('family') or '-':<9}  {r['eventType']:<{width}}  {r['contact'][:8]:<8}  "
+              f"{payload:<11}  {show(r.get('status')):>6}  {r.get('reason') or '-'}{label}{mark}")
+    for family, q in queues.items():
+        print()
+        print(f"{family.capitalize()} queue ({q['queue']}): {len(q['messages'])} message(s)")
+        for m in sorted(q["messages"], key=lambda m: (m["eventType"] or "", m["eventId"] or "")):
+            print(f"  {m['eventType']:<{width}}  eventId {m['eventId']}")
+    print()
+    print(f"Contact mirror ({table}): {len(mirror)} contact(s); attribute names, preference and consent values only")
+    for cid, e in sorted(mirror.items()):
+        if e["tombstone"]:
+            state = "tombstone (contact.deleted): nothing but the deletion is kept"
+        else:
+            parts = [f"profile with {e.get('profileFields', 0)} fields" if e["profile"] else "no profile"]
+            parts += [f"{k}={show(v)}" for k, v in sorted(e["preferences"].items())]
+            parts += [f"consent {k}={show(v)}" for k, v in sorted(e["consents"].items())]
+            state = ", ".join(parts)
+        print(f"  {cid}: {state}")
+        print(f"    attributes: {', '.join(e['attributes'])}")
+    result = {"requests": requests, "queues": queues, "mirror": mirror, "unexpected": unexpected}
+    with open(result_file, "w") as f:
+        json.dump(result, f, indent=2, default=show)
+    print()
+    if unexpected:
+        print(f"{unexpected} of {len(requests)} requests were NOT answered as expected")
+        sys.exit(1)
+    print(f"all {len(requests)} requests answered as expected")
+PY
+}
+
+# --- Build -----------------------------------------------------------------------------------
+say "==> build: the four functions and engage-sign (debug; the first build takes minutes)"
+t_build=$SECONDS
+cargo build --locked --bin contact --bin consent --bin loyalty --bin promotion --bin engage-sign
+target_dir="$(cargo metadata --no-deps --format-version 1 --locked |
+  "$python" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+sign="$target_dir/debug/engage-sign"
+[ -x "$sign" ] || die "$sign was not built"
+build_seconds=$((SECONDS - t_build))
+
+# --- Functions -------------------------------------------------------------------------------
+say "==> functions: cargo lambda watch"
+helper reset
+port="$(helper free-port)"
+base="http://127.0.0.1:$port/lambda-url"
+watch_args=(--ignore-changes --invoke-address 127.0.0.1 --invoke-port "$port"
+  --env-file "$root/events/local.env")
+for v in AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION AWS_DEFAULT_REGION \
+  AWS_EC2_METADATA_DISABLED DEDUP_TABLE CONTACTS_TABLE LOYALTY_QUEUE_URL PROMOTION_QUEUE_URL; do
+  watch_args+=(--env-var "$v=${!v}")
+done
+# RUST_LOG goes to the functions only (cargo lambda watch reads it too, and is chatty at info).
+watch_args+=(--env-var "RUST_LOG=${RUST_LOG:-info}")
+unset RUST_LOG
+# A session (process group) of its own, so that it and its children can be ended together.
+if command -v setsid >/dev/null 2>&1; then
+  setsid cargo lambda watch "${watch_args[@]}" </dev/null >"$out/watch.log" 2>&1 9>&- &
+else
+  cargo lambda watch "${watch_args[@]}" </dev/null >"$out/watch.log" 2>&1 9>&- &
+fi
+watch_pid=$!
+t_ready=$SECONDS
+for fn in contact consent loyalty promotion; do
+  kill -0 "$watch_pid" 2>/dev/null || { tail -30 "$out/watch.log" >&2; die "cargo lambda watch exited"; }
+  if ! helper probe "$base/$fn/" "$start_timeout"; then
+    tail -30 "$out/watch.log" >&2
+    die "the $fn function did not answer within ${start_timeout}s (log: $out/watch.log)"
+  fi
+  say "    $fn answers at $base/$fn/"
+done
+ready_seconds=$((SECONDS - t_ready))
+
+# --- Requests --------------------------------------------------------------------------------
+contact_a="515c1b2a-7124-4bb9-826b-aedbbe5da8c4" # the samples' contact
+contact_b="0b5e2c1d-8a7f-4e3b-9c6d-2f1a0e9d8c7b" # a second contact: created, then deleted
+requests="$out/requests.jsonl"
+: >"$requests"
+
+# send KIND EXPECT_STATUS EXPECT_REASON EVENT_TYPE CONTACT [engage-sign send options...]
+send() {
+  local kind=$1 status=$2 reason=$3 type=$4 contact=$5 envelope answer cipher=""
+  shift 5
+  envelope="$root/events/envelopes/$type.json"
+  [ -f "$envelope" ] || die "no sample envelope $envelope"
+  grep -q "$contact_a" "$envelope" || die "$envelope does not hold contact $contact_a"
+  if [ "$contact" != "$contact_a" ]; then
+    # Same bytes, another contact: a plain text substitution, so numbers stay as they are.
+    sed "s/$contact_a/$contact/g" "$envelope" >"$out/$type.$contact.json"
+    envelope="$out/$type.$contact.json"
+  fi
+  case " $* " in *" --encrypt "*) cipher="\"$ENGAGE_PAYLOAD_CIPHER\"" ;; *) cipher=null ;; esac
+  # engage-sign picks the function from the event type: <base>/<family>.
+  answer="$("$sign" send "$envelope" --base-url "$base" --json --timeout 30 "$@")" || true
+  [ -n "$answer" ] || answer=null
+  printf '{"kind":"%s","expectStatus":%s,"expectReason":"%s","eventType":"%s","contact":"%s","cipher":%s,"answer":%s}\n' \
+    "$kind" "$status" "$reason" "$type" "$contact" "$cipher" "$answer" >>"$requests"
+}
+
+event_id() { # the sample's event id (eventId, else id)
+  "$python" -c 'import json,sys; e=json.load(open(sys.argv[1])); print(e.get("eventId") or e["id"])' \
+    "$root/events/envelopes/$1.json"
+}
+encrypted() { # an encrypted copy of a sample: its own event id, so it is an event of its own
+  local type=$1 contact=$2
+  send sample 200 processed "$type" "$contact" --encrypt "$ENGAGE_PAYLOAD_CIPHER" \
+    --event-id "$(event_id "$type")-encrypted"
+}
+
+say "==> requests"
+t_send=$SECONDS
+# Contact A: profile, then its preferences and consent (each newer than nothing stored).
+for type in contact.created contact.updated contact.acceptsEmail.changed \
+  contact.acceptsSms.changed contact.acceptsPostal.changed contact.consent.changed; do
+  send sample 200 processed "$type" "$contact_a"
+done
+# Loyalty and promotion: each goes to its queue exactly once.
+for type in loyalty.addPoints point.balance.updated reward.voucher.created \
+  promotion.multichannel.assigned; do
+  send sample 200 processed "$type" "$contact_a"
+done
+# Encrypted payloads, one family after another. Contact B is created and given a preference
+# (encrypted), then deleted: the mirror keeps only its tombstone.
+encrypted contact.created "$contact_b"
+encrypted contact.acceptsEmail.changed "$contact_b"
+encrypted loyalty.addPoints "$contact_a"
+encrypted promotion.multichannel.assigned "$contact_a"
+send sample 200 processed contact.deleted "$contact_b"
+# The same envelope again (a Svix retry of an event already processed): nothing is sent again.
+send duplicate 200 duplicate loyalty.addPoints "$contact_a"
+# A delivery not signed with our secret.
+send bad-signature 401 invalid_signature contact.created "$contact_a" --bad-signature
+send_seconds=$((SECONDS - t_send))
+
+# --- Report ----------------------------------------------------------------------------------
+report_status=0
+helper report "$requests" "$out/result.json" || report_status=$?
+echo
+echo "timings: build ${build_seconds}s, functions up ${ready_seconds}s, requests ${send_seconds}s, total $((SECONDS - t_start))s"
+echo "function logs: $out/watch.log; report data: $out/result.json"
+exit "$report_status"
