@@ -26,13 +26,15 @@ step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test"
-cargo test --workspace --locked
+mkdir -p .local
+cargo test --workspace --locked 2>&1 | tee .local/cargo-test.log
+read -r passed failed < <(awk '/^test result:/ {p += $4; f += $6} END {print p + 0, f + 0}' .local/cargo-test.log)
 
-for extra in scripts/sam-check.sh scripts/demo-check.sh; do
-  if [ -x "$extra" ]; then
-    step "$extra"
-    "$extra"
-  fi
-done
+step "sam validate --lint && sam build (scripts/sam-check.sh)"
+scripts/sam-check.sh
+
+step "local end-to-end run with assertions (scripts/demo-check.sh)"
+scripts/demo-check.sh
 echo
 echo "all checks passed"
+echo "tests: $passed passed, $failed failed"

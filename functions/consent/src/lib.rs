@@ -1,7 +1,7 @@
 //! The consent function: `contact.acceptsEmail.changed`, `contact.acceptsSms.changed`,
 //! `contact.acceptsPostal.changed` and `contact.consent.changed` kept in the contact mirror
 //! (`CONTACTS_TABLE`), newest change wins, exactly once. The logic is the shared mirror (see
-//! docs/mirror.md).
+//! README, "The contact mirror").
 
 use engage_webhooks::config::ConfigError;
 use engage_webhooks::mirror::MirrorFunction;

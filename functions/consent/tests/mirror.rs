@@ -600,7 +600,7 @@ async fn an_unknown_consent_type_is_acknowledged_and_writes_nothing() {
     assert!(rig.contact(&contact).await.is_none());
 }
 
-// The shop-side reader of docs/mirror.md, verbatim, so the documented code compiles and works.
+// The shop-side reader of the README's contact mirror section, verbatim, so the documented code compiles and works.
 pub struct Choices {
     pub accepts_email: Option<bool>,
     pub accepts_sms: Option<bool>,

@@ -1,6 +1,6 @@
 //! The contact function: `contact.created`, `contact.updated` and `contact.deleted` kept in
 //! the contact mirror (`CONTACTS_TABLE`), in order and exactly once. The logic is the shared
-//! mirror (see docs/mirror.md).
+//! mirror (see README, "The contact mirror").
 
 use engage_webhooks::config::ConfigError;
 use engage_webhooks::mirror::MirrorFunction;
