@@ -15,8 +15,8 @@ target_triple="aarch64-unknown-linux-gnu"
 functions=(ContactFunction ConsentFunction LoyaltyFunction PromotionFunction)
 
 step() { printf '\n==> %s\n' "$*"; }
-die() { printf '\nsam-check: FAILED: %s\n' "$*" >&2; exit 1; }
-trap 'status=$?; [ "$status" -eq 0 ] || printf "\nsam-check: FAILED (exit %s) at line %s: %s\n" "$status" "$LINENO" "$BASH_COMMAND" >&2' EXIT
+die() { trap - EXIT; printf '\nsam-check: FAILED: %s\n' "$*" >&2; exit 1; }
+trap 'status=$?; [ "$status" -eq 0 ] || printf "\nsam-check: FAILED (exit %s): %s\n" "$status" "$BASH_COMMAND" >&2' EXIT
 
 cd "$repo_root"
 
@@ -37,7 +37,8 @@ echo "cargo:        $(cargo --version)"
 echo "cargo-lambda: $(cargo lambda --version)"
 
 if command -v rustup >/dev/null 2>&1; then
-  if rustup target list --installed | grep -qx "$target_triple"; then
+  installed_targets="$(rustup target list --installed)"
+  if grep -qx "$target_triple" <<<"$installed_targets"; then
     echo "rust target:  $target_triple (installed)"
   else
     step "rustup target add $target_triple"
@@ -48,9 +49,13 @@ else
 fi
 
 # cargo-lambda cross-compiles with zig; make sure it can find one before SAM hides the error.
-zig_line="$(cargo lambda system 2>/dev/null | grep -A1 '^zig:' | grep 'command:' || true)"
-[ -n "$zig_line" ] || die "cargo-lambda cannot find zig (pip install ziglang into .venv, or put zig on PATH)"
-echo "zig:         ${zig_line#*command:} ($(cargo lambda system 2>/dev/null | grep -A2 '^zig:' | sed -n 's/^ *version: *//p' | tr -d "'"))"
+# `cargo lambda system` lists the zig it would use under `zig:` (`command:` and `version:`), or
+# only install hints when it finds none.
+system_info="$(cargo lambda system 2>/dev/null || true)"
+zig_cmd="$(printf '%s\n' "$system_info" | sed -n '/^zig:/,/^[^ ]/ s/^ *command: *//p' | head -n1)"
+zig_version="$(printf '%s\n' "$system_info" | sed -n '/^zig:/,/^[^ ]/ s/^ *version: *//p' | head -n1 | tr -d "'\"")"
+[ -n "$zig_cmd" ] || die "cargo-lambda cannot find zig (pip install ziglang into .venv, or put zig on PATH)"
+echo "zig:          $zig_cmd ($zig_version)"
 
 # The SAM builder points every function's build at the workspace target directory (from
 # `cargo metadata`, which honours CARGO_TARGET_DIR), so dependencies compile once and are
