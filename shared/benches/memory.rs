@@ -8,7 +8,7 @@ use engage_webhooks::crypto::{encrypt, random_iv, PayloadCipher, PayloadKey};
 use engage_webhooks::fanout::QueueMessage;
 use engage_webhooks::receiver::{now_millis, Received};
 use engage_webhooks::{Family, Receiver};
-use http::{HeaderMap, HeaderValue, Method};
+use http::Method;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -84,15 +84,13 @@ fn main() {
             r#"{{"eventId":"e8f7d6c5","eventType":"reward.voucher.created","isEncrypted":{},"payload":{payload},"tenant":"myTenantName"}}"#,
             cipher.is_some()
         );
-        let ts = now_millis() / 1000;
-        let sig = engage_webhooks::signature::sign(SECRET, "msg_m", ts, body.as_bytes()).unwrap();
-        let mut headers = HeaderMap::new();
-        headers.insert("svix-id", HeaderValue::from_static("msg_m"));
-        headers.insert(
-            "svix-timestamp",
-            HeaderValue::from_str(&ts.to_string()).unwrap(),
-        );
-        headers.insert("svix-signature", HeaderValue::from_str(&sig).unwrap());
+        let headers = engage_webhooks::signature::signed_headers(
+            SECRET,
+            "msg_m",
+            now_millis() / 1000,
+            body.as_bytes(),
+        )
+        .unwrap();
 
         let (a0, b0) = (ALLOCS.load(Relaxed), BYTES.load(Relaxed));
         for _ in 0..ROUNDS {

@@ -8,7 +8,7 @@ use engage_webhooks::crypto::{encrypt, random_iv, PayloadCipher, PayloadKey};
 use engage_webhooks::fanout::QueueMessage;
 use engage_webhooks::receiver::{now_millis, Received};
 use engage_webhooks::{Family, Receiver};
-use http::{HeaderMap, HeaderValue, Method};
+use http::{HeaderMap, Method};
 use std::hint::black_box;
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -36,16 +36,13 @@ fn body(cipher: Option<PayloadCipher>) -> String {
 
 fn headers(body: &str) -> HeaderMap {
     // Signed "now"; criterion's runs stay well inside the 5-minute tolerance.
-    let ts = now_millis() / 1000;
-    let sig = engage_webhooks::signature::sign(SECRET, "msg_bench", ts, body.as_bytes()).unwrap();
-    let mut h = HeaderMap::new();
-    h.insert("svix-id", HeaderValue::from_static("msg_bench"));
-    h.insert(
-        "svix-timestamp",
-        HeaderValue::from_str(&ts.to_string()).unwrap(),
-    );
-    h.insert("svix-signature", HeaderValue::from_str(&sig).unwrap());
-    h
+    engage_webhooks::signature::signed_headers(
+        SECRET,
+        "msg_bench",
+        now_millis() / 1000,
+        body.as_bytes(),
+    )
+    .unwrap()
 }
 
 fn receiver(cipher: PayloadCipher) -> Receiver {

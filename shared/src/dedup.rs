@@ -8,9 +8,11 @@
 //! condition. The conditional put returns the existing record when it fails, so a duplicate
 //! costs exactly one DynamoDB call.
 
+use crate::envelope::Event;
 use crate::error::{Outcome, WebhookError};
 use crate::receiver::now_millis;
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use std::collections::HashMap;
@@ -33,6 +35,34 @@ pub struct Claim<'a> {
     pub event_type: &'a str,
     /// The claimant's deadline (Unix ms): after it the claim may be taken over.
     pub lease_until_millis: i64,
+}
+
+/// What identifies an event for deduplication, computed once per delivery: its key (tenant and
+/// event id) and the fingerprint of its content.
+#[derive(Debug, Clone)]
+pub struct EventIdentity {
+    pub key: String,
+    pub fingerprint: String,
+    pub event_type: &'static str,
+}
+
+impl EventIdentity {
+    pub fn of(event: &Event<'_>) -> Self {
+        EventIdentity {
+            key: event.dedup_key(),
+            fingerprint: event.fingerprint(),
+            event_type: event.event_type.as_str(),
+        }
+    }
+
+    pub fn claim(&self, lease_until_millis: i64) -> Claim<'_> {
+        Claim {
+            key: &self.key,
+            fingerprint: &self.fingerprint,
+            event_type: self.event_type,
+            lease_until_millis,
+        }
+    }
 }
 
 /// A record found where a claim wanted to write.
@@ -152,6 +182,19 @@ impl DynamoDedup {
         ])
     }
 
+    /// A put of `item` into the dedup table that succeeds only where [`TAKEABLE`] holds and,
+    /// when it fails, returns the record in the way (so a duplicate costs one call).
+    pub fn put_if_takeable(&self, item: HashMap<String, AttributeValue>) -> PutItemFluentBuilder {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(TAKEABLE)
+            .set_expression_attribute_names(Some(Self::takeable_names()))
+            .set_expression_attribute_values(Some(Self::takeable_values()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+    }
+
     /// Names and values that [`TAKEABLE`] refers to.
     pub fn takeable_names() -> HashMap<String, String> {
         HashMap::from([("#state".into(), "state".into())])
@@ -189,14 +232,7 @@ impl DedupStore for DynamoDedup {
     async fn claim(&self, claim: &Claim<'_>) -> Result<ClaimResult, StoreError> {
         let token = new_token();
         let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(self.record(claim, IN_PROGRESS, &token)))
-            .condition_expression(TAKEABLE)
-            .set_expression_attribute_names(Some(Self::takeable_names()))
-            .set_expression_attribute_values(Some(Self::takeable_values()))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .put_if_takeable(self.record(claim, IN_PROGRESS, &token))
             .send()
             .await;
         match result {

@@ -3,7 +3,7 @@
 //! The message body is the decrypted event `{eventId, eventType, tenant, payload}` with the
 //! payload's JSON text copied verbatim (numbers keep Engage's digits; unknown fields stay).
 
-use crate::dedup::{Claim, ClaimResult, DedupStore};
+use crate::dedup::{ClaimResult, DedupStore, EventIdentity};
 use crate::envelope::Event;
 use crate::error::{Outcome, WebhookError};
 use aws_sdk_sqs::types::MessageAttributeValue;
@@ -133,28 +133,22 @@ pub async fn send_once<S: DedupStore, Q: QueuePublisher>(
     lease_until_millis: i64,
 ) -> Result<Outcome, WebhookError> {
     let message = QueueMessage::from_event(event, contact_id);
-    let key = event.dedup_key();
-    let fingerprint = event.fingerprint();
-    let claim = Claim {
-        key: &key,
-        fingerprint: &fingerprint,
-        event_type: event.event_type.as_str(),
-        lease_until_millis,
-    };
-    let token = match store.claim(&claim).await? {
+    let identity = EventIdentity::of(event);
+    let key = &identity.key;
+    let token = match store.claim(&identity.claim(lease_until_millis)).await? {
         ClaimResult::Claimed(token) => token,
-        ClaimResult::Exists(existing) => return existing.verdict(&fingerprint),
+        ClaimResult::Exists(existing) => return existing.verdict(&identity.fingerprint),
     };
     match queue.publish(&message).await {
         Ok(()) => {
-            if let Err(e) = store.complete(&key, &token).await {
+            if let Err(e) = store.complete(key, &token).await {
                 tracing::error!(event_id = %event.id, error = %e, "message sent but the dedup record was not completed");
             }
             Ok(Outcome::Processed)
         }
         Err(e) => {
             tracing::error!(event_id = %event.id, error = %e, "queue send failed");
-            if let Err(e) = store.release(&key, &token).await {
+            if let Err(e) = store.release(key, &token).await {
                 tracing::error!(event_id = %event.id, error = %e, "claim not released; it expires with its lease");
             }
             Err(WebhookError::QueueUnavailable)
@@ -165,7 +159,7 @@ pub async fn send_once<S: DedupStore, Q: QueuePublisher>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dedup::{ClaimToken, ExistingRecord, StoreError};
+    use crate::dedup::{Claim, ClaimToken, ExistingRecord, StoreError};
     use crate::event::EventType;
     use std::borrow::Cow;
     use std::sync::Mutex;

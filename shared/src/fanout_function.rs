@@ -1,7 +1,8 @@
 //! A fan-out function (loyalty, promotion): verify, decrypt, validate, then send each event
 //! to the family's queue exactly once.
 
-use crate::config::{ConfigError, EngageSecrets, Settings};
+use crate::cold_start::ColdStart;
+use crate::config::{ConfigError, Settings};
 use crate::dedup::DynamoDedup;
 use crate::envelope::Event;
 use crate::error::WebhookError;
@@ -31,15 +32,9 @@ impl FanOutFunction {
     pub async fn from_env(family: Family, queue_var: &'static str) -> Result<Self, ConfigError> {
         let settings = Settings::from_env();
         let queue_url = settings.required(queue_var)?;
-        let dedup = settings.dedup()?;
-        let cipher = settings.cipher()?;
-        let sdk = crate::aws::load().await;
-        let secrets: EngageSecrets = crate::secrets::load(&settings, &sdk).await?;
-        Ok(FanOutFunction::new(
-            Receiver::from_secrets(family, &secrets, cipher)?,
-            DynamoDedup::new(aws_sdk_dynamodb::Client::new(&sdk), dedup.table, dedup.ttl),
-            SqsPublisher::new(aws_sdk_sqs::Client::new(&sdk), queue_url),
-        ))
+        let base = ColdStart::load(family, &settings).await?;
+        let queue = SqsPublisher::new(aws_sdk_sqs::Client::new(&base.sdk), queue_url);
+        Ok(FanOutFunction::new(base.receiver, base.dedup, queue))
     }
 
     pub async fn handle(&self, req: Request) -> Response<Body> {

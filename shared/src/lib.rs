@@ -6,6 +6,7 @@
 //! behind the small [`dedup::DedupStore`] and [`fanout::QueuePublisher`] traits.
 
 pub mod aws;
+pub mod cold_start;
 pub mod config;
 pub mod crypto;
 pub mod dedup;

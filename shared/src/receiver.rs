@@ -182,7 +182,7 @@ pub fn respond(result: Result<Outcome, WebhookError>) -> Response<Body> {
 mod tests {
     use super::*;
     use crate::crypto::{encrypt, random_iv, PayloadKey};
-    use crate::signature::sign;
+    use crate::signature::signed_headers;
     use http::HeaderValue;
 
     const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -197,16 +197,7 @@ mod tests {
     }
 
     fn signed(body: &[u8]) -> HeaderMap {
-        let ts = now_millis() / 1000;
-        let sig = sign(SECRET, "msg_abc", ts, body).unwrap();
-        let mut h = HeaderMap::new();
-        h.insert("svix-id", HeaderValue::from_static("msg_abc"));
-        h.insert(
-            "svix-timestamp",
-            HeaderValue::from_str(&ts.to_string()).unwrap(),
-        );
-        h.insert("svix-signature", HeaderValue::from_str(&sig).unwrap());
-        h
+        signed_headers(SECRET, "msg_abc", now_millis() / 1000, body).unwrap()
     }
 
     fn post(r: &Receiver, body: &[u8]) -> Result<Received<'static>, WebhookError> {

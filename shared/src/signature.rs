@@ -110,6 +110,22 @@ pub fn sign(secret: &str, msg_id: &str, timestamp: i64, body: &[u8]) -> Result<S
         .map_err(|e| format!("cannot sign: {e}"))
 }
 
+/// The three `svix-*` headers for `body`, signed with `secret` at `timestamp` (Unix seconds).
+pub fn signed_headers(
+    secret: &str,
+    msg_id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> Result<HeaderMap, String> {
+    let signature = sign(secret, msg_id, timestamp, body)?;
+    let value = |v: &str| http::HeaderValue::from_str(v).map_err(|e| e.to_string());
+    let mut headers = HeaderMap::new();
+    headers.insert("svix-id", value(msg_id)?);
+    headers.insert("svix-timestamp", value(&timestamp.to_string())?);
+    headers.insert("svix-signature", value(&signature)?);
+    Ok(headers)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@
 //! token, so its own retry of a commit whose answer was lost does not apply it twice.
 
 use super::change::MirrorChange;
-use crate::dedup::{new_token, Claim, DynamoDedup, ExistingRecord, COMPLETED, TAKEABLE};
+use crate::dedup::{new_token, DynamoDedup, EventIdentity, ExistingRecord, COMPLETED, TAKEABLE};
 use crate::envelope::Event;
 use crate::error::{Outcome, WebhookError};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -57,15 +57,10 @@ impl MirrorStore {
         change: &MirrorChange,
         lease_until_millis: i64,
     ) -> Result<Outcome, WebhookError> {
-        let key = event.dedup_key();
-        let fingerprint = event.fingerprint();
-        let claim = Claim {
-            key: &key,
-            fingerprint: &fingerprint,
-            event_type: event.event_type.as_str(),
-            lease_until_millis,
-        };
-        let record = self.dedup.record(&claim, COMPLETED, &new_token());
+        let identity = EventIdentity::of(event);
+        let record =
+            self.dedup
+                .record(&identity.claim(lease_until_millis), COMPLETED, &new_token());
         let write = change
             .write(&self.contacts_table)
             .map_err(|_| WebhookError::StorageUnavailable)?;
@@ -85,7 +80,7 @@ impl MirrorStore {
             if let TransactWriteItemsError::TransactionCanceledException(cancelled) = se.err() {
                 let reasons = cancelled.cancellation_reasons();
                 return self
-                    .cancelled(event, reasons, record, &key, &fingerprint)
+                    .cancelled(event, reasons, record, &identity.key, &identity.fingerprint)
                     .await;
             }
         }
@@ -124,18 +119,7 @@ impl MirrorStore {
         record: Item,
         fingerprint: &str,
     ) -> Result<Outcome, WebhookError> {
-        let result = self
-            .dedup
-            .client()
-            .put_item()
-            .table_name(self.dedup.table())
-            .set_item(Some(record))
-            .condition_expression(TAKEABLE)
-            .set_expression_attribute_names(Some(DynamoDedup::takeable_names()))
-            .set_expression_attribute_values(Some(DynamoDedup::takeable_values()))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
+        let result = self.dedup.put_if_takeable(record).send().await;
         let err = match result {
             Ok(_) => return Ok(Outcome::Stale),
             Err(e) => e,

@@ -3,7 +3,8 @@
 
 use super::change::MirrorChange;
 use super::commit::MirrorStore;
-use crate::config::{ConfigError, EngageSecrets, Settings, CONTACTS_TABLE};
+use crate::cold_start::ColdStart;
+use crate::config::{ConfigError, Settings, CONTACTS_TABLE};
 use crate::dedup::DynamoDedup;
 use crate::envelope::Event;
 use crate::event::Family;
@@ -29,13 +30,10 @@ impl MirrorFunction {
     pub async fn from_env(family: Family) -> Result<Self, ConfigError> {
         let settings = Settings::from_env();
         let contacts_table = settings.required(CONTACTS_TABLE)?;
-        let dedup = settings.dedup()?;
-        let cipher = settings.cipher()?;
-        let sdk = crate::aws::load().await;
-        let secrets: EngageSecrets = crate::secrets::load(&settings, &sdk).await?;
+        let base = ColdStart::load(family, &settings).await?;
         Ok(MirrorFunction::new(
-            Receiver::from_secrets(family, &secrets, cipher)?,
-            DynamoDedup::new(aws_sdk_dynamodb::Client::new(&sdk), dedup.table, dedup.ttl),
+            base.receiver,
+            base.dedup,
             contacts_table,
         ))
     }
