@@ -4,11 +4,9 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use engage_testkit::*;
-use engage_webhooks::crypto::PayloadCipher;
 use engage_webhooks::Family;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
 
 const CONSENT: Family = Family::Consent;
 const CONTACT: Family = Family::Contact;
@@ -65,6 +63,11 @@ fn entry<'a>(item: &'a Item, attribute: &str) -> &'a HashMap<String, AttributeVa
         .unwrap_or_else(|| panic!("no {attribute} in {:?}", attribute_names(item)))
 }
 
+/// The value stored for a flag or consent `attribute`.
+fn value_of<'a>(item: &'a Item, attribute: &str) -> &'a AttributeValue {
+    &entry(item, attribute)["value"]
+}
+
 /// The fixture of `event_type` for `contact`, with its value (under the flag's own name, or
 /// `consentValue`) and `dateChanged` replaced.
 fn change(event_type: &str, contact: &str, value: &str, date: &str) -> (String, String) {
@@ -84,23 +87,15 @@ fn change(event_type: &str, contact: &str, value: &str, date: &str) -> (String, 
 #[tokio::test]
 async fn every_type_plain_and_encrypted_in_every_request_shape_sets_its_value() {
     let rig = MirrorRig::new().await;
-    for cipher in [
-        None,
-        Some(PayloadCipher::Aes256Gcm),
-        Some(PayloadCipher::Aes256Cbc),
-    ] {
+    for cipher in CIPHERS {
         let function = rig.function(CONSENT, cipher);
         for shape in Shape::ALL {
             for (event_type, attribute, value, date, micros) in FIXTURES {
                 let contact = unique("contact");
                 let (plain, id) = contact_envelope(event_type, &contact);
-                let body = match cipher {
-                    Some(c) => encrypted(&plain, c),
-                    None => plain,
-                };
-                let resp = function.handle(signed_request(shape, &body)).await;
+                let got = deliver(&function, shape, &sealed(&plain, cipher)).await;
                 let case = format!("{event_type} {cipher:?} {shape:?}");
-                assert_eq!(answer(&resp), (200, "processed".into()), "{case}");
+                assert_eq!(got, (200, "processed".into()), "{case}");
                 let item = rig.contact(&contact).await.expect("mirrored");
                 let want = HashMap::from([
                     ("value".to_string(), AttributeValue::Bool(value)),
@@ -142,10 +137,7 @@ async fn the_flag_is_read_from_its_own_name_then_value_then_new_value_and_none_i
             "{set:?}"
         );
         let item = rig.contact(&contact).await.unwrap();
-        assert_eq!(
-            entry(&item, "acceptsSms")["value"],
-            AttributeValue::Bool(want)
-        );
+        assert_eq!(value_of(&item, "acceptsSms"), &AttributeValue::Bool(want));
     }
     let (env, id) = contact_envelope("contact.acceptsPostal.changed", &unique("contact"));
     let env = with_payload(&env, &[("acceptsEmail", "true")], &["acceptsPostal"]);
@@ -234,8 +226,8 @@ async fn flags_and_consents_are_ordered_independently() {
         ]
     );
     assert_eq!(
-        entry(&item, "consent_newsletter")["value"],
-        AttributeValue::Bool(false)
+        value_of(&item, "consent_newsletter"),
+        &AttributeValue::Bool(false)
     );
 }
 
@@ -270,8 +262,8 @@ async fn a_consent_once_set_never_reverts_to_unset() {
     );
     let item = rig.contact(&contact).await.unwrap();
     assert_eq!(
-        entry(&item, "consent_myConsentAlias")["value"],
-        AttributeValue::Null(true)
+        value_of(&item, "consent_myConsentAlias"),
+        &AttributeValue::Null(true)
     );
     assert_eq!(rig.deliver(CONSENT, &set).await, (200, "processed".into()));
     assert_eq!(
@@ -305,11 +297,7 @@ async fn consent_values_are_stored_exactly_as_sent() {
         let (env, _) = change("contact.consent.changed", &contact, json, NEWER);
         assert_eq!(rig.deliver(CONSENT, &env).await, (200, "processed".into()));
         let item = rig.contact(&contact).await.unwrap();
-        assert_eq!(
-            entry(&item, "consent_myConsentAlias")["value"],
-            want,
-            "{json}"
-        );
+        assert_eq!(value_of(&item, "consent_myConsentAlias"), &want, "{json}");
     }
 }
 
@@ -385,8 +373,7 @@ async fn an_unreadable_date_or_alias_is_400_unquoted_and_writes_nothing() {
         if mention != "acceptsEmail" {
             assert!(body.contains(mention), "{body}");
         }
-        assert!(rig.record(&id).await.is_none());
-        assert!(rig.contact(&contact).await.is_none());
+        rig.assert_left_nothing(&id, &contact).await;
     }
 }
 
@@ -398,17 +385,9 @@ async fn a_sequential_duplicate_answers_duplicate_changes_nothing_and_costs_one_
     let (second, second_id) = change("contact.consent.changed", &contact, "false", NEWER);
     assert_eq!(rig.deliver(CONSENT, &first).await.1, "processed");
     assert_eq!(rig.deliver(CONSENT, &second).await.1, "processed");
-    let (dynamodb, calls) = counted_dynamodb(&rig.sdk);
-    let function = rig.function_with(CONSENT, dynamodb, &rig.contacts_table, None);
-    let again = function
-        .handle(signed_request(Shape::FunctionUrlBase64, &second))
+    let (function, calls) = rig.counted_function(CONSENT);
+    assert_a_retry_is_a_one_call_duplicate(&function, &calls, Shape::FunctionUrlBase64, &second)
         .await;
-    assert_eq!(answer(&again), (200, "duplicate".into()));
-    assert_eq!(
-        calls.count(),
-        1,
-        "a duplicate costs exactly one DynamoDB call"
-    );
     let item = rig.contact(&contact).await.unwrap();
     let stored = entry(&item, "consent_myConsentAlias");
     assert_eq!(stored["eventId"], s(&second_id));
@@ -422,12 +401,9 @@ async fn a_first_delivery_costs_one_dynamodb_call_and_a_stale_one_two() {
     let (newer, _) = change("contact.acceptsPostal.changed", &contact, "true", NEWER);
     let (older, _) = change("contact.acceptsPostal.changed", &contact, "false", OLDER);
     for (env, reason, want_calls) in [(&newer, "processed", 1), (&older, "stale", 2)] {
-        let (dynamodb, calls) = counted_dynamodb(&rig.sdk);
-        let function = rig.function_with(CONSENT, dynamodb, &rig.contacts_table, None);
-        let resp = function
-            .handle(signed_request(Shape::FunctionUrl, env))
-            .await;
-        assert_eq!(answer(&resp), (200, reason.into()));
+        let (function, calls) = rig.counted_function(CONSENT);
+        let got = deliver(&function, Shape::FunctionUrl, env).await;
+        assert_eq!(got, (200, reason.into()));
         assert_eq!(calls.count(), want_calls, "{reason}");
     }
 }
@@ -437,30 +413,8 @@ async fn twenty_concurrent_deliveries_of_one_event_give_exactly_one_processed_ef
     let rig = MirrorRig::new().await;
     let contact = unique("contact");
     let (env, id) = contact_envelope("contact.consent.changed", &contact);
-    // DynamoDB's transaction isolation, which moto's server lacks (see serializing_endpoint).
-    let serial = serialized_local_aws().await;
-    let functions: Vec<_> = (0..20)
-        .map(|_| {
-            let own_client = aws_sdk_dynamodb::Client::new(&serial);
-            rig.function_with(CONSENT, own_client, &rig.contacts_table, None)
-        })
-        .collect();
-    let answers = futures::future::join_all(functions.iter().map(|f| {
-        let req = signed_request(Shape::FunctionUrl, &env);
-        async move { answer(&f.handle(req).await) }
-    }))
-    .await;
-    let processed = answers.iter().filter(|a| a.1 == "processed").count();
-    assert_eq!(processed, 1, "{answers:?}");
-    for (status, reason) in &answers {
-        assert!(
-            matches!(
-                (status, reason.as_str()),
-                (200, "processed" | "duplicate") | (409, "in_progress")
-            ),
-            "{status} {reason}"
-        );
-    }
+    let functions = rig.racing_functions(CONSENT, 20).await;
+    assert_exactly_one_processed_concurrently(&functions, &env).await;
     let item = rig.contact(&contact).await.unwrap();
     assert_eq!(entry(&item, "consent_myConsentAlias")["eventId"], s(&id));
     assert_eq!(rig.record(&id).await.unwrap()["state"], s("COMPLETED"));
@@ -469,27 +423,15 @@ async fn twenty_concurrent_deliveries_of_one_event_give_exactly_one_processed_ef
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_deliveries_of_an_older_and_a_newer_change_leave_the_newer() {
     let rig = MirrorRig::new().await;
-    let serial = serialized_local_aws().await;
     for _ in 0..5 {
         let contact = unique("contact");
         let (newer, newer_id) = change("contact.acceptsEmail.changed", &contact, "true", NEWER);
         let (older, older_id) = change("contact.acceptsEmail.changed", &contact, "false", OLDER);
-        let deliver = |env: String| {
-            let function = rig.function_with(
-                CONSENT,
-                aws_sdk_dynamodb::Client::new(&serial),
-                &rig.contacts_table,
-                None,
-            );
-            async move {
-                answer(
-                    &function
-                        .handle(signed_request(Shape::FunctionUrl, &env))
-                        .await,
-                )
-            }
-        };
-        let (a, b) = tokio::join!(deliver(older), deliver(newer));
+        let racing = rig.racing_functions(CONSENT, 2).await;
+        let (a, b) = tokio::join!(
+            deliver(&racing[0], Shape::FunctionUrl, &older),
+            deliver(&racing[1], Shape::FunctionUrl, &newer)
+        );
         assert_eq!(b, (200, "processed".into()));
         assert!(a.1 == "processed" || a.1 == "stale", "{a:?}");
         let item = rig.contact(&contact).await.unwrap();
@@ -501,32 +443,8 @@ async fn concurrent_deliveries_of_an_older_and_a_newer_change_leave_the_newer() 
 #[tokio::test]
 async fn an_unreachable_dynamodb_gives_503_within_ten_seconds_and_writes_nothing() {
     let rig = MirrorRig::new().await;
-    let hanging = local_aws_at(&hanging_endpoint().await).await;
-    let function = rig.function_with(
-        CONSENT,
-        aws_sdk_dynamodb::Client::new(&hanging),
-        &rig.contacts_table,
-        None,
-    );
-    let contact = unique("contact");
-    let (env, id) = contact_envelope("contact.consent.changed", &contact);
-    let started = Instant::now();
-    let resp = function
-        .handle(signed_request(Shape::FunctionUrl, &env))
+    rig.assert_an_outage_is_retried_cleanly(CONSENT, "contact.consent.changed")
         .await;
-    let took = started.elapsed();
-    assert_eq!(answer(&resp), (503, "storage_unavailable".into()));
-    assert!(
-        took < Duration::from_secs(10),
-        "answered in {took:?}, Svix gives up at 15 s"
-    );
-    assert!(rig.record(&id).await.is_none(), "no dedup record");
-    assert!(rig.contact(&contact).await.is_none(), "no mirror change");
-    assert_eq!(
-        rig.deliver(CONSENT, &env).await,
-        (200, "processed".into()),
-        "the retry"
-    );
 }
 
 #[tokio::test]
@@ -556,10 +474,7 @@ async fn preferences_and_consents_arriving_before_the_profile_are_kept() {
         ]
     );
     assert_eq!(item["profileEventId"], s(&created_id));
-    assert_eq!(
-        entry(&item, "acceptsSms")["value"],
-        AttributeValue::Bool(false)
-    );
+    assert_eq!(value_of(&item, "acceptsSms"), &AttributeValue::Bool(false));
 }
 
 #[tokio::test]
@@ -596,8 +511,7 @@ async fn an_unknown_consent_type_is_acknowledged_and_writes_nothing() {
         rig.deliver(CONSENT, &env).await,
         (200, "ignored_event_type".into())
     );
-    assert!(rig.record(&id).await.is_none());
-    assert!(rig.contact(&contact).await.is_none());
+    rig.assert_left_nothing(&id, &contact).await;
 }
 
 // The shop-side reader of the README's contact mirror section, verbatim, so the documented code compiles and works.

@@ -4,12 +4,10 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use engage_testkit::*;
-use engage_webhooks::crypto::PayloadCipher;
 use engage_webhooks::mirror::item::TOMBSTONE_ATTRIBUTES;
 use engage_webhooks::Family;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
 
 const CONTACT: Family = Family::Contact;
 const CONSENT: Family = Family::Consent;
@@ -65,29 +63,16 @@ fn assert_profile_is_payload(item: &Item, envelope: &str) {
 #[tokio::test]
 async fn every_type_plain_and_encrypted_in_every_request_shape_is_mirrored() {
     let rig = MirrorRig::new().await;
-    for cipher in [
-        None,
-        Some(PayloadCipher::Aes256Gcm),
-        Some(PayloadCipher::Aes256Cbc),
-    ] {
+    for cipher in CIPHERS {
         let function = rig.function(CONTACT, cipher);
         for shape in Shape::ALL {
             let contact = unique("contact");
-            let deliver = |plain: &str| {
-                let body = match cipher {
-                    Some(c) => encrypted(plain, c),
-                    None => plain.to_string(),
-                };
-                function.handle(signed_request(shape, &body))
-            };
             let case = format!("{cipher:?} {shape:?}");
+            let processed = (200, "processed".to_string());
 
             let (created, created_id) = contact_envelope("contact.created", &contact);
-            assert_eq!(
-                answer(&deliver(&created).await),
-                (200, "processed".into()),
-                "{case}"
-            );
+            let got = deliver(&function, shape, &sealed(&created, cipher)).await;
+            assert_eq!(got, processed, "{case}");
             let item = rig.contact(&contact).await.expect("mirrored");
             assert_profile_is_payload(&item, &created);
             assert_eq!(item["profileEventId"], s(&created_id));
@@ -95,11 +80,8 @@ async fn every_type_plain_and_encrypted_in_every_request_shape_is_mirrored() {
             assert_eq!(profile(&item)["email"], s("john.doe@example.com"));
 
             let (updated, updated_id) = contact_envelope("contact.updated", &contact);
-            assert_eq!(
-                answer(&deliver(&updated).await),
-                (200, "processed".into()),
-                "{case}"
-            );
+            let got = deliver(&function, shape, &sealed(&updated, cipher)).await;
+            assert_eq!(got, processed, "{case}");
             let item = rig.contact(&contact).await.unwrap();
             assert_profile_is_payload(&item, &updated);
             assert_eq!(item["profileEventId"], s(&updated_id));
@@ -110,11 +92,8 @@ async fn every_type_plain_and_encrypted_in_every_request_shape_is_mirrored() {
             );
 
             let (deleted, deleted_id) = contact_envelope("contact.deleted", &contact);
-            assert_eq!(
-                answer(&deliver(&deleted).await),
-                (200, "processed".into()),
-                "{case}"
-            );
+            let got = deliver(&function, shape, &sealed(&deleted, cipher)).await;
+            assert_eq!(got, processed, "{case}");
             let item = rig.contact(&contact).await.unwrap();
             assert_eq!(attribute_names(&item), tombstone_names(true), "{case}");
             assert_eq!(item["deleteEventId"], s(&deleted_id));
@@ -173,18 +152,9 @@ async fn a_sequential_duplicate_answers_duplicate_changes_nothing_and_costs_one_
     assert_eq!(rig.deliver(CONTACT, &first).await.1, "processed");
     assert_eq!(rig.deliver(CONTACT, &second).await.1, "processed");
 
-    let (dynamodb, calls) = counted_dynamodb(&rig.sdk);
-    let function = rig.function_with(CONTACT, dynamodb, &rig.contacts_table, None);
+    let (function, calls) = rig.counted_function(CONTACT);
     // A Svix retry is signed anew: different svix-id and timestamp, same body.
-    let again = function
-        .handle(signed_request(Shape::ApiGatewayHttp, &first))
-        .await;
-    assert_eq!(answer(&again), (200, "duplicate".into()));
-    assert_eq!(
-        calls.count(),
-        1,
-        "a duplicate costs exactly one DynamoDB call"
-    );
+    assert_a_retry_is_a_one_call_duplicate(&function, &calls, Shape::ApiGatewayHttp, &first).await;
     let item = rig.contact(&contact).await.unwrap();
     assert_eq!(
         item["profileEventId"],
@@ -197,13 +167,10 @@ async fn a_sequential_duplicate_answers_duplicate_changes_nothing_and_costs_one_
 #[tokio::test]
 async fn a_first_delivery_costs_one_dynamodb_call() {
     let rig = MirrorRig::new().await;
-    let (dynamodb, calls) = counted_dynamodb(&rig.sdk);
-    let function = rig.function_with(CONTACT, dynamodb, &rig.contacts_table, None);
+    let (function, calls) = rig.counted_function(CONTACT);
     let (env, _) = contact_envelope("contact.created", &unique("contact"));
-    let resp = function
-        .handle(signed_request(Shape::FunctionUrl, &env))
-        .await;
-    assert_eq!(answer(&resp), (200, "processed".into()));
+    let got = deliver(&function, Shape::FunctionUrl, &env).await;
+    assert_eq!(got, (200, "processed".into()));
     assert_eq!(calls.count(), 1, "record and change in one transaction");
 }
 
@@ -296,23 +263,16 @@ async fn a_deletion_erases_all_personal_data_and_no_late_event_brings_the_contac
         &[("consentAlias", r#""other""#), ("consentValue", "null")],
         &["dateChanged"],
     );
-    assert_eq!(
-        rig.deliver(CONTACT, &late_update).await,
-        (200, "stale".into())
-    );
-    assert_eq!(
-        rig.deliver(CONTACT, &late_create).await,
-        (200, "stale".into())
-    );
-    assert_eq!(rig.deliver(CONSENT, &late_sms).await, (200, "stale".into()));
-    assert_eq!(
-        rig.deliver(CONSENT, &late_consent).await,
-        (200, "stale".into())
-    );
-    assert_eq!(
-        rig.deliver(CONSENT, &late_null).await,
-        (200, "stale".into())
-    );
+    for (family, late, what) in [
+        (CONTACT, &late_update, "update"),
+        (CONTACT, &late_create, "create"),
+        (CONSENT, &late_sms, "future sms flag"),
+        (CONSENT, &late_consent, "future consent"),
+        (CONSENT, &late_null, "null consent"),
+    ] {
+        let got = rig.deliver(family, late).await;
+        assert_eq!(got, (200, "stale".into()), "late {what}");
+    }
     assert_eq!(
         rig.deliver(CONTACT, &deleted).await,
         (200, "duplicate".into())
@@ -373,30 +333,8 @@ async fn twenty_concurrent_deliveries_of_one_event_give_exactly_one_processed_ef
     let rig = MirrorRig::new().await;
     let contact = unique("contact");
     let (env, id) = contact_envelope("contact.updated", &contact);
-    // DynamoDB's transaction isolation, which moto's server lacks (see serializing_endpoint).
-    let serial = serialized_local_aws().await;
-    let functions: Vec<_> = (0..20)
-        .map(|_| {
-            let own_client = aws_sdk_dynamodb::Client::new(&serial);
-            rig.function_with(CONTACT, own_client, &rig.contacts_table, None)
-        })
-        .collect();
-    let answers = futures::future::join_all(functions.iter().map(|f| {
-        let req = signed_request(Shape::FunctionUrl, &env);
-        async move { answer(&f.handle(req).await) }
-    }))
-    .await;
-    let processed = answers.iter().filter(|a| a.1 == "processed").count();
-    assert_eq!(processed, 1, "{answers:?}");
-    for (status, reason) in &answers {
-        assert!(
-            matches!(
-                (status, reason.as_str()),
-                (200, "processed" | "duplicate") | (409, "in_progress")
-            ),
-            "{status} {reason}"
-        );
-    }
+    let functions = rig.racing_functions(CONTACT, 20).await;
+    assert_exactly_one_processed_concurrently(&functions, &env).await;
     let item = rig.contact(&contact).await.unwrap();
     assert_eq!(item["profileEventId"], s(&id));
     assert_eq!(rig.record(&id).await.unwrap()["state"], s("COMPLETED"));
@@ -405,32 +343,8 @@ async fn twenty_concurrent_deliveries_of_one_event_give_exactly_one_processed_ef
 #[tokio::test]
 async fn an_unreachable_dynamodb_gives_503_within_ten_seconds_and_writes_nothing() {
     let rig = MirrorRig::new().await;
-    let hanging = local_aws_at(&hanging_endpoint().await).await;
-    let function = rig.function_with(
-        CONTACT,
-        aws_sdk_dynamodb::Client::new(&hanging),
-        &rig.contacts_table,
-        None,
-    );
-    let contact = unique("contact");
-    let (env, id) = contact_envelope("contact.created", &contact);
-    let started = Instant::now();
-    let resp = function
-        .handle(signed_request(Shape::FunctionUrl, &env))
+    rig.assert_an_outage_is_retried_cleanly(CONTACT, "contact.created")
         .await;
-    let took = started.elapsed();
-    assert_eq!(answer(&resp), (503, "storage_unavailable".into()));
-    assert!(
-        took < Duration::from_secs(10),
-        "answered in {took:?}, Svix gives up at 15 s"
-    );
-    assert!(rig.record(&id).await.is_none(), "no dedup record");
-    assert!(rig.contact(&contact).await.is_none(), "no mirror change");
-    assert_eq!(
-        rig.deliver(CONTACT, &env).await,
-        (200, "processed".into()),
-        "the retry"
-    );
 }
 
 #[tokio::test]
@@ -444,10 +358,8 @@ async fn a_failing_mirror_write_leaves_no_dedup_record_so_the_retry_applies_it()
     );
     let contact = unique("contact");
     let (env, id) = contact_envelope("contact.created", &contact);
-    let resp = function
-        .handle(signed_request(Shape::FunctionUrl, &env))
-        .await;
-    assert_eq!(answer(&resp), (503, "storage_unavailable".into()));
+    let got = deliver(&function, Shape::FunctionUrl, &env).await;
+    assert_eq!(got, (503, "storage_unavailable".into()));
     assert!(
         rig.record(&id).await.is_none(),
         "the dedup record is not committed without the change"
@@ -486,8 +398,7 @@ async fn an_unknown_contact_type_is_acknowledged_and_writes_nothing() {
         rig.deliver(CONTACT, &env).await,
         (200, "ignored_event_type".into())
     );
-    assert!(rig.record(&id).await.is_none());
-    assert!(rig.contact(&contact).await.is_none());
+    rig.assert_left_nothing(&id, &contact).await;
 }
 
 #[tokio::test]

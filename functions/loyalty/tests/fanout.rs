@@ -6,7 +6,6 @@ use engage_testkit::*;
 use engage_webhooks::crypto::PayloadCipher;
 use engage_webhooks::Family;
 use serde_json::Value;
-use std::time::{Duration, Instant};
 
 const TYPES: [&str; 3] = [
     "loyalty.addPoints",
@@ -22,22 +21,14 @@ fn body_of(m: &aws_sdk_sqs::types::Message) -> &str {
 async fn every_type_plain_and_encrypted_in_every_request_shape_gives_one_exact_message() {
     let rig = FanOutRig::new(Family::Loyalty, false).await;
     let mut expected = Vec::new();
-    for cipher in [
-        None,
-        Some(PayloadCipher::Aes256Gcm),
-        Some(PayloadCipher::Aes256Cbc),
-    ] {
+    for cipher in CIPHERS {
         let function = rig.function(cipher);
         for event_type in TYPES {
             for shape in Shape::ALL {
                 let (plain, id) = fresh_envelope(event_type);
-                let body = match cipher {
-                    Some(c) => encrypted(&plain, c),
-                    None => plain.clone(),
-                };
-                let resp = function.handle(signed_request(shape, &body)).await;
+                let got = deliver(&function, shape, &sealed(&plain, cipher)).await;
                 assert_eq!(
-                    answer(&resp),
+                    got,
                     (200, "processed".into()),
                     "{event_type} {cipher:?} {shape:?}"
                 );
@@ -77,11 +68,7 @@ async fn decimals_and_unknown_fields_reach_the_queue_exactly_as_sent() {
     let (env, _) = fresh_envelope("reward.voucher.created");
     let payload = r#"{"Amount":0.1000000000000000055511151231257827,"ContactId":"c-1","Currency":"SEK","Id":"v-1","UniqueCode":"U","ValidFrom":"2026-11-01T00:00:00+01:00","ValidTo":"2027-01-31T23:59:59+01:00","NewField":{"nested":[1.10,2E+3]}}"#;
     let env = with_fields(&env, &[("payload", payload)]);
-    let resp = rig
-        .function(None)
-        .handle(signed_request(Shape::FunctionUrl, &env))
-        .await;
-    assert_eq!(answer(&resp), (200, "processed".into()));
+    assert_eq!(rig.deliver(&env).await, (200, "processed".into()));
     let messages = rig.messages().await;
     assert_eq!(messages.len(), 1);
     assert!(body_of(&messages[0]).ends_with(&format!(r#""payload":{payload}}}"#)));
@@ -91,29 +78,12 @@ async fn decimals_and_unknown_fields_reach_the_queue_exactly_as_sent() {
 async fn a_sequential_duplicate_answers_duplicate_sends_nothing_and_costs_one_dynamodb_call() {
     let rig = FanOutRig::new(Family::Loyalty, false).await;
     let (env, id) = fresh_envelope("loyalty.addPoints");
-    let first = rig
-        .function(None)
-        .handle(signed_request(Shape::ApiGatewayHttp, &env))
-        .await;
-    assert_eq!(answer(&first), (200, "processed".into()));
+    let first = deliver(&rig.function(None), Shape::ApiGatewayHttp, &env).await;
+    assert_eq!(first, (200, "processed".into()));
 
-    let (dynamodb, calls) = counted_dynamodb(&rig.sdk);
-    let function = rig.function_with(
-        dynamodb,
-        aws_sdk_sqs::Client::new(&rig.sdk),
-        &rig.queue_url,
-        None,
-    );
+    let (function, calls) = rig.counted_function();
     // A Svix retry is signed anew: different svix-id and timestamp, same body.
-    let again = function
-        .handle(signed_request(Shape::FunctionUrl, &env))
-        .await;
-    assert_eq!(answer(&again), (200, "duplicate".into()));
-    assert_eq!(
-        calls.count(),
-        1,
-        "a duplicate costs exactly one DynamoDB call"
-    );
+    assert_a_retry_is_a_one_call_duplicate(&function, &calls, Shape::FunctionUrl, &env).await;
     assert_eq!(rig.messages().await.len(), 1);
 
     let record = rig
@@ -134,21 +104,12 @@ async fn the_same_id_with_another_payload_is_a_conflicting_duplicate() {
     let rig = FanOutRig::new(Family::Loyalty, false).await;
     let (env, _) = fresh_envelope("point.balance.updated");
     let function = rig.function(None);
-    assert_eq!(
-        answer(
-            &function
-                .handle(signed_request(Shape::FunctionUrl, &env))
-                .await
-        )
-        .1,
-        "processed"
-    );
+    let first = deliver(&function, Shape::FunctionUrl, &env).await;
+    assert_eq!(first.1, "processed");
     let changed = env.replace("1234.50", "1234.51");
     assert_ne!(changed, env);
-    let resp = function
-        .handle(signed_request(Shape::FunctionUrl, &changed))
-        .await;
-    assert_eq!(answer(&resp), (409, "conflicting_duplicate".into()));
+    let again = deliver(&function, Shape::FunctionUrl, &changed).await;
+    assert_eq!(again, (409, "conflicting_duplicate".into()));
     assert_eq!(rig.messages().await.len(), 1);
 }
 
@@ -161,21 +122,11 @@ async fn a_re_encrypted_copy_of_the_same_event_is_a_duplicate_not_a_conflict() {
     let b = encrypted(&env, PayloadCipher::Aes256Gcm);
     assert_ne!(a, b, "fresh nonces");
     assert_eq!(
-        answer(
-            &function
-                .handle(signed_request(Shape::FunctionUrl, &a))
-                .await
-        )
-        .1,
+        deliver(&function, Shape::FunctionUrl, &a).await.1,
         "processed"
     );
     assert_eq!(
-        answer(
-            &function
-                .handle(signed_request(Shape::FunctionUrl, &b))
-                .await
-        )
-        .1,
+        deliver(&function, Shape::FunctionUrl, &b).await.1,
         "duplicate"
     );
     assert_eq!(rig.messages().await.len(), 1);
@@ -186,22 +137,7 @@ async fn twenty_concurrent_deliveries_of_one_event_give_exactly_one_message() {
     let rig = FanOutRig::new(Family::Loyalty, false).await;
     let (env, _) = fresh_envelope("reward.voucher.created");
     let functions: Vec<_> = (0..20).map(|_| rig.function(None)).collect();
-    let answers = futures::future::join_all(functions.iter().map(|f| {
-        let req = signed_request(Shape::FunctionUrl, &env);
-        async move { answer(&f.handle(req).await) }
-    }))
-    .await;
-    let processed = answers.iter().filter(|a| a.1 == "processed").count();
-    assert_eq!(processed, 1, "{answers:?}");
-    for (status, reason) in &answers {
-        assert!(
-            matches!(
-                (status, reason.as_str()),
-                (200, "processed" | "duplicate") | (409, "in_progress")
-            ),
-            "{status} {reason}"
-        );
-    }
+    assert_exactly_one_processed_concurrently(&functions, &env).await;
     assert_eq!(rig.messages().await.len(), 1);
 }
 
@@ -217,25 +153,12 @@ async fn sqs_failure_then_recovery(
         bad_queue_url,
         None,
     );
-    let started = Instant::now();
-    let resp = broken
-        .handle(signed_request(Shape::FunctionUrl, &env))
-        .await;
-    let took = started.elapsed();
-    assert_eq!(answer(&resp), (503, "queue_unavailable".into()));
-    assert!(
-        took < Duration::from_secs(10),
-        "answered in {took:?}, Svix gives up at 15 s"
-    );
+    assert_unavailable_within_ten_seconds(&broken, &env, "queue_unavailable").await;
     assert!(
         rig.record(&format!("myTenantName#{id}")).await.is_none(),
         "the claim was released: no record, so the retry can claim it"
     );
-    let retry = rig
-        .function(None)
-        .handle(signed_request(Shape::FunctionUrl, &env))
-        .await;
-    assert_eq!(answer(&retry), (200, "processed".into()));
+    assert_eq!(rig.deliver(&env).await, (200, "processed".into()));
     let messages = rig.messages().await;
     assert_eq!(messages.len(), 1);
     assert!(body_of(&messages[0]).contains(&id));
@@ -265,20 +188,10 @@ async fn a_hanging_sqs_endpoint_gives_503_within_ten_seconds_and_the_retry_sends
 #[tokio::test]
 async fn an_unreachable_dynamodb_gives_503_and_sends_nothing() {
     let rig = FanOutRig::new(Family::Loyalty, false).await;
-    let hanging = local_aws_at(&hanging_endpoint().await).await;
-    let function = rig.function_with(
-        aws_sdk_dynamodb::Client::new(&hanging),
-        aws_sdk_sqs::Client::new(&rig.sdk),
-        &rig.queue_url,
-        None,
-    );
+    let sqs = aws_sdk_sqs::Client::new(&rig.sdk);
+    let function = rig.function_with(hanging_dynamodb().await, sqs, &rig.queue_url, None);
     let (env, _) = fresh_envelope("loyalty.addPoints");
-    let started = Instant::now();
-    let resp = function
-        .handle(signed_request(Shape::FunctionUrl, &env))
-        .await;
-    assert_eq!(answer(&resp), (503, "storage_unavailable".into()));
-    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_unavailable_within_ten_seconds(&function, &env, "storage_unavailable").await;
     assert!(rig.messages().await.is_empty());
 }
 
@@ -316,33 +229,30 @@ fn fingerprint_of(env: &str, event_type: engage_webhooks::EventType) -> String {
     .fingerprint()
 }
 
-#[tokio::test]
-async fn a_claim_left_by_a_crashed_invocation_is_taken_once_its_deadline_has_passed() {
-    let rig = FanOutRig::new(Family::Loyalty, false).await;
+/// Leaves a crashed invocation's claim on a fresh addPoints event, its deadline
+/// `lease_from_now_millis` away, then delivers the event; returns the answer.
+async fn deliver_over_a_claim(rig: &FanOutRig, lease_from_now_millis: i64) -> (u16, String) {
     let (env, id) = fresh_envelope("loyalty.addPoints");
     let fp = fingerprint_of(&env, engage_webhooks::EventType::LoyaltyAddPoints);
     let now = engage_webhooks::receiver::now_millis();
-    put_claim(&rig, &format!("myTenantName#{id}"), &fp, now - 1_000).await;
-    let resp = rig
-        .function(None)
-        .handle(signed_request(Shape::FunctionUrl, &env))
-        .await;
-    assert_eq!(answer(&resp), (200, "processed".into()));
+    let key = format!("myTenantName#{id}");
+    put_claim(rig, &key, &fp, now + lease_from_now_millis).await;
+    rig.deliver(&env).await
+}
+
+#[tokio::test]
+async fn a_claim_left_by_a_crashed_invocation_is_taken_once_its_deadline_has_passed() {
+    let rig = FanOutRig::new(Family::Loyalty, false).await;
+    let got = deliver_over_a_claim(&rig, -1_000).await;
+    assert_eq!(got, (200, "processed".into()));
     assert_eq!(rig.messages().await.len(), 1);
 }
 
 #[tokio::test]
 async fn a_claim_whose_deadline_has_not_passed_answers_in_progress() {
     let rig = FanOutRig::new(Family::Loyalty, false).await;
-    let (env, id) = fresh_envelope("loyalty.addPoints");
-    let fp = fingerprint_of(&env, engage_webhooks::EventType::LoyaltyAddPoints);
-    let now = engage_webhooks::receiver::now_millis();
-    put_claim(&rig, &format!("myTenantName#{id}"), &fp, now + 60_000).await;
-    let resp = rig
-        .function(None)
-        .handle(signed_request(Shape::FunctionUrl, &env))
-        .await;
-    assert_eq!(answer(&resp), (409, "in_progress".into()));
+    let got = deliver_over_a_claim(&rig, 60_000).await;
+    assert_eq!(got, (409, "in_progress".into()));
     assert!(rig.messages().await.is_empty());
 }
 
@@ -357,8 +267,7 @@ async fn a_contact_event_is_the_wrong_endpoint_and_sends_nothing() {
     assert_eq!(answer(&resp), (422, "wrong_endpoint".into()));
     let v: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
     assert!(v["message"].as_str().unwrap().contains("contact"));
-    assert!(rig.messages().await.is_empty());
-    assert!(rig.record(&format!("myTenantName#{id}")).await.is_none());
+    rig.assert_left_nothing(&id).await;
 }
 
 #[tokio::test]
@@ -366,24 +275,15 @@ async fn an_unknown_loyalty_type_is_acknowledged_and_sends_nothing() {
     let rig = FanOutRig::new(Family::Loyalty, false).await;
     let (env, id) = fresh_envelope("loyalty.addPoints");
     let env = with_fields(&env, &[("eventType", "\"loyalty.pointsExpired\"")]);
-    let resp = rig
-        .function(None)
-        .handle(signed_request(Shape::FunctionUrl, &env))
-        .await;
-    assert_eq!(answer(&resp), (200, "ignored_event_type".into()));
-    assert!(rig.messages().await.is_empty());
-    assert!(rig.record(&format!("myTenantName#{id}")).await.is_none());
+    assert_eq!(rig.deliver(&env).await, (200, "ignored_event_type".into()));
+    rig.assert_left_nothing(&id).await;
 }
 
 #[tokio::test]
 async fn a_fifo_queue_gets_per_contact_groups_and_event_id_dedup() {
     let rig = FanOutRig::new(Family::Loyalty, true).await;
     let (env, id) = fresh_envelope("point.balance.updated");
-    let resp = rig
-        .function(None)
-        .handle(signed_request(Shape::FunctionUrl, &env))
-        .await;
-    assert_eq!(answer(&resp), (200, "processed".into()));
+    assert_eq!(rig.deliver(&env).await, (200, "processed".into()));
     let messages = rig.messages().await;
     assert_eq!(messages.len(), 1);
     let system = messages[0].attributes().unwrap();
@@ -400,11 +300,6 @@ async fn an_invalid_payload_is_400_and_leaves_nothing_behind() {
     let rig = FanOutRig::new(Family::Loyalty, false).await;
     let (env, id) = fresh_envelope("loyalty.addPoints");
     let env = with_fields(&env, &[("payload", r#"{"contactId":"c","amount":"lots"}"#)]);
-    let resp = rig
-        .function(None)
-        .handle(signed_request(Shape::FunctionUrl, &env))
-        .await;
-    assert_eq!(answer(&resp), (400, "invalid_payload".into()));
-    assert!(rig.messages().await.is_empty());
-    assert!(rig.record(&format!("myTenantName#{id}")).await.is_none());
+    assert_eq!(rig.deliver(&env).await, (400, "invalid_payload".into()));
+    rig.assert_left_nothing(&id).await;
 }

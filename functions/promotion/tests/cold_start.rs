@@ -39,10 +39,8 @@ async fn configuration_is_read_once_from_env_or_secrets_manager_and_names_what_i
     // From the environment: a working function.
     let function = promotion::from_env().await.expect("configured from env");
     let (env, _) = fresh_envelope("promotion.multichannel.assigned");
-    let resp = function
-        .handle(signed_request(Shape::FunctionUrl, &env))
-        .await;
-    assert_eq!(answer(&resp), (200, "processed".into()));
+    let got = deliver(&function, Shape::FunctionUrl, &env).await;
+    assert_eq!(got, (200, "processed".into()));
 
     // From Secrets Manager: the secret's values win over the environment's.
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
@@ -76,11 +74,9 @@ async fn configuration_is_read_once_from_env_or_secrets_manager_and_names_what_i
         .expect("configured from the secret");
     let (env, _) = fresh_envelope("promotion.multichannel.assigned");
     let sealed = encrypted(&env, engage_webhooks::crypto::PayloadCipher::Aes256Gcm);
-    let resp = function
-        .handle(signed_request(Shape::FunctionUrl, &sealed))
-        .await;
+    let got = deliver(&function, Shape::FunctionUrl, &sealed).await;
     assert_eq!(
-        answer(&resp),
+        got,
         (200, "processed".into()),
         "key and secret came from Secrets Manager"
     );

@@ -1,7 +1,6 @@
 //! The promotion function against real DynamoDB and SQS wire protocols.
 
 use engage_testkit::*;
-use engage_webhooks::crypto::PayloadCipher;
 use engage_webhooks::Family;
 
 const TYPE: &str = "promotion.multichannel.assigned";
@@ -10,21 +9,12 @@ const TYPE: &str = "promotion.multichannel.assigned";
 async fn plain_and_encrypted_assignments_in_every_shape_give_one_exact_message_each() {
     let rig = FanOutRig::new(Family::Promotion, false).await;
     let mut sent = Vec::new();
-    for cipher in [
-        None,
-        Some(PayloadCipher::Aes256Gcm),
-        Some(PayloadCipher::Aes256Cbc),
-    ] {
+    for cipher in CIPHERS {
         let function = rig.function(cipher);
         for shape in Shape::ALL {
             let (plain, id) = fresh_envelope(TYPE);
-            let body = cipher.map_or_else(|| plain.clone(), |c| encrypted(&plain, c));
-            let resp = function.handle(signed_request(shape, &body)).await;
-            assert_eq!(
-                answer(&resp),
-                (200, "processed".into()),
-                "{cipher:?} {shape:?}"
-            );
+            let got = deliver(&function, shape, &sealed(&plain, cipher)).await;
+            assert_eq!(got, (200, "processed".into()), "{cipher:?} {shape:?}");
             sent.push((id, payload_of(&plain)));
         }
     }
@@ -56,11 +46,7 @@ async fn an_assignment_without_a_contact_has_no_contact_attribute_and_groups_by_
     let rig = FanOutRig::new(Family::Promotion, true).await;
     let (env, id) = fresh_envelope(TYPE);
     let env = with_fields(&env, &[("payload", r#"{"promotionId":"p-1"}"#)]);
-    let resp = rig
-        .function(None)
-        .handle(signed_request(Shape::FunctionUrl, &env))
-        .await;
-    assert_eq!(answer(&resp), (200, "processed".into()));
+    assert_eq!(rig.deliver(&env).await, (200, "processed".into()));
     let messages = rig.messages().await;
     assert_eq!(messages.len(), 1);
     assert_eq!(attribute(&messages[0], "contactId"), None);
@@ -75,36 +61,19 @@ async fn duplicates_send_nothing_and_misrouted_or_unknown_events_send_nothing() 
     let rig = FanOutRig::new(Family::Promotion, false).await;
     let function = rig.function(None);
     let (env, _) = fresh_envelope(TYPE);
-    assert_eq!(
-        answer(
-            &function
-                .handle(signed_request(Shape::ApiGatewayHttp, &env))
-                .await
-        )
-        .1,
-        "processed"
-    );
-    assert_eq!(
-        answer(
-            &function
-                .handle(signed_request(Shape::ApiGatewayHttp, &env))
-                .await
-        ),
-        (200, "duplicate".into())
-    );
+    let first = deliver(&function, Shape::ApiGatewayHttp, &env).await;
+    assert_eq!(first.1, "processed");
+    let again = deliver(&function, Shape::ApiGatewayHttp, &env).await;
+    assert_eq!(again, (200, "duplicate".into()));
     let (loyalty, _) = fresh_envelope("reward.voucher.created");
-    let resp = function
-        .handle(signed_request(Shape::FunctionUrl, &loyalty))
-        .await;
-    assert_eq!(answer(&resp), (422, "wrong_endpoint".into()));
+    let misrouted = deliver(&function, Shape::FunctionUrl, &loyalty).await;
+    assert_eq!(misrouted, (422, "wrong_endpoint".into()));
     let (unknown, _) = fresh_envelope(TYPE);
     let unknown = with_fields(
         &unknown,
         &[("eventType", "\"promotion.multichannel.revoked\"")],
     );
-    let resp = function
-        .handle(signed_request(Shape::FunctionUrl, &unknown))
-        .await;
-    assert_eq!(answer(&resp), (200, "ignored_event_type".into()));
+    let ignored = deliver(&function, Shape::FunctionUrl, &unknown).await;
+    assert_eq!(ignored, (200, "ignored_event_type".into()));
     assert_eq!(rig.messages().await.len(), 1);
 }

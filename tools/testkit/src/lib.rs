@@ -21,9 +21,13 @@ use lambda_http::{Body, Request, Response};
 use serde_json::value::RawValue;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
+use std::time::{Duration, Instant};
 
 /// The test signing secret and payload key (also in `events/local.env`). Never used in a
 /// deployed stack: that reads its own from Secrets Manager.
@@ -72,6 +76,21 @@ pub fn encrypted(envelope: &str, cipher: PayloadCipher) -> String {
             ("isEncrypted", "true"),
         ],
     )
+}
+
+/// Every way Engage may send a payload: in plain text, or encrypted with either cipher.
+pub const CIPHERS: [Option<PayloadCipher>; 3] = [
+    None,
+    Some(PayloadCipher::Aes256Gcm),
+    Some(PayloadCipher::Aes256Cbc),
+];
+
+/// The envelope as Engage sends it under `cipher` ([`CIPHERS`]): encrypted, or as is.
+pub fn sealed(envelope: &str, cipher: Option<PayloadCipher>) -> String {
+    match cipher {
+        Some(c) => encrypted(envelope, c),
+        None => envelope.to_string(),
+    }
 }
 
 /// How the request reaches the function.
@@ -373,6 +392,34 @@ impl FanOutRig {
         messages(&self.sdk, &self.queue_url).await
     }
 
+    /// A function with a fresh DynamoDB client whose operations are counted.
+    pub fn counted_function(
+        &self,
+    ) -> (
+        engage_webhooks::fanout_function::FanOutFunction,
+        CallCounter,
+    ) {
+        let (dynamodb, calls) = counted_dynamodb(&self.sdk);
+        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+        (
+            self.function_with(dynamodb, sqs, &self.queue_url, None),
+            calls,
+        )
+    }
+
+    /// Posts the plaintext `envelope`, signed, to a fresh function (as [`MirrorRig::deliver`]).
+    pub async fn deliver(&self, envelope: &str) -> (u16, String) {
+        deliver(&self.function(None), Shape::FunctionUrl, envelope).await
+    }
+
+    /// Asserts that the sample tenant's event `event_id` left no message and no dedup record:
+    /// what every refused or ignored delivery must leave behind.
+    pub async fn assert_left_nothing(&self, event_id: &str) {
+        assert!(self.messages().await.is_empty(), "no message");
+        let key = format!("myTenantName#{event_id}");
+        assert!(self.record(&key).await.is_none(), "no dedup record");
+    }
+
     /// The dedup record stored under `key` (tenant#eventId), if any.
     pub async fn record(
         &self,
@@ -466,11 +513,7 @@ impl MirrorRig {
 
     /// Posts the plaintext `envelope`, signed, to a fresh function of `family`.
     pub async fn deliver(&self, family: Family, envelope: &str) -> (u16, String) {
-        let resp = self
-            .function(family, None)
-            .handle(signed_request(Shape::FunctionUrl, envelope))
-            .await;
-        answer(&resp)
+        deliver(&self.function(family, None), Shape::FunctionUrl, envelope).await
     }
 
     /// The mirror item of `contact_id`, read consistently.
@@ -482,6 +525,54 @@ impl MirrorRig {
     pub async fn record(&self, event_id: &str) -> Option<Item> {
         let key = format!("myTenantName#{event_id}");
         get_item(&self.sdk, &self.dedup_table, "pk", &key).await
+    }
+
+    /// Asserts that a fresh `event_type` event, delivered to a `family` function whose
+    /// DynamoDB hangs, answers 503 within 10 s and leaves nothing, so that Svix's retry then
+    /// applies it: an outage never loses nor half-applies an event.
+    pub async fn assert_an_outage_is_retried_cleanly(&self, family: Family, event_type: &str) {
+        let hanging = hanging_dynamodb().await;
+        let function = self.function_with(family, hanging, &self.contacts_table, None);
+        let contact = unique("contact");
+        let (env, id) = contact_envelope(event_type, &contact);
+        assert_unavailable_within_ten_seconds(&function, &env, "storage_unavailable").await;
+        self.assert_left_nothing(&id, &contact).await;
+        let retry = self.deliver(family, &env).await;
+        assert_eq!(retry, (200, "processed".into()), "the retry");
+    }
+
+    /// A function of `family` with a fresh DynamoDB client whose operations are counted.
+    pub fn counted_function(
+        &self,
+        family: Family,
+    ) -> (engage_webhooks::mirror::MirrorFunction, CallCounter) {
+        let (dynamodb, calls) = counted_dynamodb(&self.sdk);
+        let function = self.function_with(family, dynamodb, &self.contacts_table, None);
+        (function, calls)
+    }
+
+    /// `count` functions of `family`, each with its own DynamoDB client (separate Lambda
+    /// instances), reaching the local server through one [`serializing_endpoint`], so that
+    /// races see DynamoDB's transaction isolation, which moto's server lacks.
+    pub async fn racing_functions(
+        &self,
+        family: Family,
+        count: usize,
+    ) -> Vec<engage_webhooks::mirror::MirrorFunction> {
+        let serial = serialized_local_aws().await;
+        (0..count)
+            .map(|_| {
+                let own_client = aws_sdk_dynamodb::Client::new(&serial);
+                self.function_with(family, own_client, &self.contacts_table, None)
+            })
+            .collect()
+    }
+
+    /// Asserts that event `event_id` for `contact_id` left no dedup record and no mirror item:
+    /// what every failed, refused or ignored delivery must leave behind.
+    pub async fn assert_left_nothing(&self, event_id: &str, contact_id: &str) {
+        assert!(self.record(event_id).await.is_none(), "no dedup record");
+        assert!(self.contact(contact_id).await.is_none(), "no mirror change");
     }
 }
 
@@ -642,4 +733,121 @@ pub async fn serialized_local_aws() -> aws_config::SdkConfig {
         .retry_config(engage_webhooks::aws::retries())
         .load()
         .await
+}
+
+/// The request handler that mirror and fan-out functions share, so that one delivery helper
+/// serves both kinds of test.
+pub trait Endpoint {
+    fn respond(&self, req: Request) -> impl Future<Output = Response<Body>>;
+}
+
+impl Endpoint for engage_webhooks::mirror::MirrorFunction {
+    fn respond(&self, req: Request) -> impl Future<Output = Response<Body>> {
+        self.handle(req)
+    }
+}
+
+impl Endpoint for engage_webhooks::fanout_function::FanOutFunction {
+    fn respond(&self, req: Request) -> impl Future<Output = Response<Body>> {
+        self.handle(req)
+    }
+}
+
+/// Posts `body`, freshly signed (as Svix signs each delivery and retry anew), in `shape` to
+/// `function` and returns its answer: one line for what most tests do over and over.
+pub async fn deliver(function: &impl Endpoint, shape: Shape, body: &str) -> (u16, String) {
+    answer(&function.respond(signed_request(shape, body)).await)
+}
+
+/// A DynamoDB client whose endpoint accepts connections and never answers, with the production
+/// timeouts: the outage every function must survive within Svix's 15 s.
+pub async fn hanging_dynamodb() -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&local_aws_at(&hanging_endpoint().await).await)
+}
+
+/// Asserts that a Svix retry of `envelope` (signed anew, in `shape`) answers duplicate at the
+/// cost of one DynamoDB call, counted by `calls` from zero: the claim alone, nothing after.
+pub async fn assert_a_retry_is_a_one_call_duplicate(
+    function: &impl Endpoint,
+    calls: &CallCounter,
+    shape: Shape,
+    envelope: &str,
+) {
+    let again = deliver(function, shape, envelope).await;
+    assert_eq!(again, (200, "duplicate".into()));
+    assert_eq!(
+        calls.count(),
+        1,
+        "a duplicate costs exactly one DynamoDB call"
+    );
+}
+
+/// Asserts that `function` answers a delivery of `envelope` with 503 and `reason` within 10 s,
+/// so that Svix (which gives up at 15 s) sees a retryable failure, not a timeout.
+pub async fn assert_unavailable_within_ten_seconds(
+    function: &impl Endpoint,
+    envelope: &str,
+    reason: &str,
+) {
+    let started = Instant::now();
+    let got = deliver(function, Shape::FunctionUrl, envelope).await;
+    let took = started.elapsed();
+    assert_eq!(got, (503, reason.to_string()));
+    assert!(
+        took < Duration::from_secs(10),
+        "answered in {took:?}, Svix gives up at 15 s"
+    );
+}
+
+/// Delivers `envelope` through every one of `functions` at once (Svix's parallel retries
+/// reaching separate Lambda instances) and asserts the exactly-once contract: one delivery is
+/// processed, each other one answers duplicate or in progress.
+pub async fn assert_exactly_one_processed_concurrently(
+    functions: &[impl Endpoint],
+    envelope: &str,
+) {
+    let answers = join_all(functions.iter().map(|f| {
+        let req = signed_request(Shape::FunctionUrl, envelope);
+        async move { answer(&f.respond(req).await) }
+    }))
+    .await;
+    let processed = answers.iter().filter(|a| a.1 == "processed").count();
+    assert_eq!(processed, 1, "{answers:?}");
+    for (status, reason) in &answers {
+        assert!(
+            matches!(
+                (status, reason.as_str()),
+                (200, "processed" | "duplicate") | (409, "in_progress")
+            ),
+            "{status} {reason}"
+        );
+    }
+}
+
+/// Polls all `futures` together on the current task and returns their outputs in order, as
+/// `futures::future::join_all` does (this crate does not depend on `futures`).
+async fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(value) => *output = Some(value),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    outputs
+        .into_iter()
+        .map(|o| o.expect("polled to the end"))
+        .collect()
 }
