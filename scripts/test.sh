@@ -30,6 +30,10 @@ mkdir -p .local
 cargo test --workspace --locked 2>&1 | tee .local/cargo-test.log
 read -r passed failed < <(awk '/^test result:/ {p += $4; f += $6} END {print p + 0, f + 0}' .local/cargo-test.log)
 
+step "benchmarks build and run once (the README's performance commands)"
+cargo bench --locked -p engage-webhooks --bench receive -- --test
+cargo bench --locked -p engage-webhooks --bench memory
+
 step "sam validate --lint && sam build (scripts/sam-check.sh)"
 scripts/sam-check.sh
 
