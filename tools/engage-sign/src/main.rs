@@ -321,15 +321,17 @@ fn send(args: &[String]) -> Result<ExitCode, Failure> {
     }
     let Some(url) = url else {
         if args.flag("json") {
-            let line = serde_json::json!({
-                "eventType": prepared.event_type,
-                "eventId": prepared.event_id,
-                "family": prepared.family.map(|f| f.as_str()),
-                "encrypted": prepared.encrypted,
-                "headers": headers.pairs().iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<BTreeMap<_, _>>(),
-                "body": prepared.body,
-            });
-            println!("{line}");
+            let mut line = describe(&prepared);
+            line.insert(
+                "headers".into(),
+                serde_json::json!(headers
+                    .pairs()
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect::<BTreeMap<_, _>>()),
+            );
+            line.insert("body".into(), prepared.body.clone().into());
+            println!("{}", serde_json::Value::Object(line));
         } else {
             for (name, value) in headers.pairs() {
                 println!("{name}: {value}");
@@ -350,18 +352,18 @@ fn send(args: &[String]) -> Result<ExitCode, Failure> {
             .map_err(Failure::Transport)?;
     let reason = answer_reason(&answer.body);
     if args.flag("json") {
-        let line = serde_json::json!({
-            "eventType": prepared.event_type,
-            "eventId": prepared.event_id,
-            "family": prepared.family.map(|f| f.as_str()),
-            "encrypted": prepared.encrypted,
-            "badSignature": bad,
-            "svixId": headers.msg_id,
-            "url": url,
-            "status": answer.status,
-            "reason": reason,
-            "answer": answer.body,
-        });
+        let mut line = describe(&prepared);
+        for (key, value) in [
+            ("badSignature", serde_json::json!(bad)),
+            ("svixId", serde_json::json!(headers.msg_id)),
+            ("url", serde_json::json!(url)),
+            ("status", serde_json::json!(answer.status)),
+            ("reason", serde_json::json!(reason)),
+            ("answer", serde_json::json!(answer.body)),
+        ] {
+            line.insert(key.into(), value);
+        }
+        let line = serde_json::Value::Object(line);
         println!("{line}");
     } else {
         println!("HTTP {}", answer.status);
@@ -372,4 +374,17 @@ fn send(args: &[String]) -> Result<ExitCode, Failure> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// What `--json` says of every request: the event it carries.
+fn describe(prepared: &engage_sign::Prepared) -> serde_json::Map<String, serde_json::Value> {
+    let serde_json::Value::Object(map) = serde_json::json!({
+        "eventType": prepared.event_type,
+        "eventId": prepared.event_id,
+        "family": prepared.family.map(|f| f.as_str()),
+        "encrypted": prepared.encrypted,
+    }) else {
+        unreachable!("json! of an object literal is an object")
+    };
+    map
 }

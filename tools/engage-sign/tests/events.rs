@@ -121,14 +121,7 @@ fn encrypted_payloads_decrypt_to_the_exact_payload_text_with_either_cipher() {
         .unwrap();
         assert!(p.encrypted);
         assert!(!p.body.contains("150.50"));
-        let ts = engage_sign::now_seconds();
-        let h = sign(SIGNING_SECRET, "msg_x", ts, &p.body, false).unwrap();
-        let headers: Vec<(String, String)> = h
-            .pairs()
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect();
-        let req = engage_testkit::request(engage_testkit::Shape::FunctionUrl, &p.body, &headers);
+        let req = function_url_request(&p.body, false);
         let Received::Event(ev) = receiver(Family::Loyalty, Some(cipher))
             .receive(&req)
             .unwrap()
@@ -146,14 +139,7 @@ fn a_bad_signature_is_refused() {
         &Options::default(),
     )
     .unwrap();
-    let ts = engage_sign::now_seconds();
-    let h = sign(SIGNING_SECRET, "msg_x", ts, &p.body, true).unwrap();
-    let headers: Vec<(String, String)> = h
-        .pairs()
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
-    let req = engage_testkit::request(engage_testkit::Shape::FunctionUrl, &p.body, &headers);
+    let req = function_url_request(&p.body, true);
     assert_eq!(
         receiver(Family::Contact, None).receive(&req).unwrap_err(),
         WebhookError::InvalidSignature
@@ -299,4 +285,22 @@ fn the_cli_prints_a_verifiable_request() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
+}
+
+/// A Function URL request carrying `body`, signed now by engage-sign (badly when `bad`).
+fn function_url_request(body: &str, bad: bool) -> lambda_http::Request {
+    let signed = sign(
+        SIGNING_SECRET,
+        "msg_x",
+        engage_sign::now_seconds(),
+        body,
+        bad,
+    )
+    .unwrap();
+    let headers: Vec<(String, String)> = signed
+        .pairs()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    engage_testkit::request(engage_testkit::Shape::FunctionUrl, body, &headers)
 }
