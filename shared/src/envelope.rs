@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 /// The envelope as sent. `payload` stays raw JSON text borrowed from the body: it is
 /// forwarded byte for byte, so decimals keep exactly the digits Engage sent.
@@ -136,7 +137,8 @@ impl Event<'_> {
         let digest = h.finalize();
         let mut out = String::with_capacity(64);
         for b in digest {
-            out.push_str(&format!("{b:02x}"));
+            // Writing to a String cannot fail.
+            let _ = write!(out, "{b:02x}");
         }
         out
     }

@@ -39,7 +39,7 @@ impl QueueMessage {
             tenant: &event.tenant,
             payload: &event.payload,
         })
-        .unwrap_or_default();
+        .expect("strings and already-validated raw JSON always serialize");
         QueueMessage {
             body,
             event_id: event.id.clone(),
@@ -132,13 +132,14 @@ pub async fn send_once<S: DedupStore, Q: QueuePublisher>(
     contact_id: Option<&str>,
     lease_until_millis: i64,
 ) -> Result<Outcome, WebhookError> {
-    let message = QueueMessage::from_event(event, contact_id);
     let identity = EventIdentity::of(event);
     let key = &identity.key;
     let token = match store.claim(&identity.claim(lease_until_millis)).await? {
         ClaimResult::Claimed(token) => token,
         ClaimResult::Exists(existing) => return existing.verdict(&identity.fingerprint),
     };
+    // Built only once the claim is ours: a duplicate never pays for the body copy.
+    let message = QueueMessage::from_event(event, contact_id);
     match queue.publish(&message).await {
         Ok(()) => {
             if let Err(e) = store.complete(key, &token).await {

@@ -10,8 +10,6 @@ use crate::event::EventType;
 use crate::model;
 use crate::receiver::now_millis;
 use aws_sdk_dynamodb::types::AttributeValue;
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use std::collections::HashMap;
 
 /// A profile larger than this (as JSON text) would not fit DynamoDB's 400 KB item next to
@@ -67,19 +65,6 @@ pub struct Tombstone {
     pub reason: Option<String>,
     /// TTL (Unix seconds).
     pub expires_at: i64,
-}
-
-/// `contact.consent.changed`, with the value kept as raw JSON so numbers stay exact (the
-/// shared model reads it into a `serde_json::Value`, which would go through `f64`).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ConsentPayload<'a> {
-    contact_id: String,
-    consent_alias: String,
-    #[serde(borrow)]
-    consent_value: &'a RawValue,
-    #[serde(default)]
-    date_changed: Option<String>,
 }
 
 impl MirrorChange {
@@ -164,7 +149,7 @@ fn preference(event: &Event<'_>, flag: &'static str) -> Result<(String, Effect),
 }
 
 fn consent(event: &Event<'_>) -> Result<(String, Effect), WebhookError> {
-    let changed = event.typed_payload::<ConsentPayload>()?;
+    let changed = event.typed_payload::<model::ConsentChanged>()?;
     if !item::is_valid_alias(&changed.consent_alias) {
         return Err(invalid(
             event,
@@ -187,6 +172,7 @@ fn consent(event: &Event<'_>) -> Result<(String, Effect), WebhookError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::value::RawValue;
     use std::borrow::Cow;
 
     fn event(event_type: EventType, payload: &str) -> Event<'static> {

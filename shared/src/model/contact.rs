@@ -52,12 +52,14 @@ impl PreferenceChanged {
 }
 
 /// `contact.consent.changed`: the consent named `consentAlias` now has `consentValue`.
+/// The value is kept as raw JSON text: consents may be numbers, and a `serde_json::Value`
+/// would pass them through `f64`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConsentChanged {
     pub contact_id: String,
     pub consent_alias: String,
-    pub consent_value: serde_json::Value,
+    pub consent_value: Box<serde_json::value::RawValue>,
     #[serde(default)]
     pub date_changed: Option<String>,
 }
@@ -86,7 +88,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.consent_alias, "myConsentAlias");
-        assert_eq!(p.consent_value, serde_json::Value::Bool(true));
+        assert_eq!(p.consent_value.get(), "true");
         assert_eq!(
             p.date_changed.as_deref(),
             Some("2026-01-20T16:28:38.985631+01:00")
