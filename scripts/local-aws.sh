@@ -22,9 +22,7 @@ urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/moto-api/", timeout=2)
 PY
 }
 
-free_port() {
-  "$root/.venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+free_port() { "$root/.venv/bin/python" "$root/scripts/free_port.py"; }
 
 print_env() {
   local port

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Lint the SAM template and build the four Lambda binaries, from the repository root.
+# Lint the SAM template, check its contracts and build the four Lambda binaries, from the repository root.
 #
-#   scripts/sam-check.sh            # sam validate --lint, then sam build
+#   scripts/sam-check.sh            # sam validate --lint, the template tests, then sam build
 #   nice -n 19 scripts/sam-check.sh # the same, without starving other work on the machine
 #
 # Assumes the project venv at .venv already has aws-sam-cli and cargo-lambda installed
@@ -67,6 +67,10 @@ step "sam validate --lint"
 t0=$SECONDS
 sam validate --lint || die "sam validate --lint reported problems"
 echo "validate took $((SECONDS - t0)) s"
+
+# Caps, retention, exact IAM against the code, alarms and dashboard (tools/template-check).
+step "template contracts (cargo test -p template-check)"
+cargo test --quiet --locked -p template-check || die "template.yaml breaks a contract tested in tools/template-check"
 
 step "sam build"
 t0=$SECONDS

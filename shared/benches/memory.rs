@@ -1,14 +1,14 @@
 //! Memory per event through the receiving core: allocations and bytes allocated per delivery
 //! (signature, envelope, routing, decryption, fingerprint, queue message), and the process's
-//! peak resident set after many deliveries (a leak would grow it).
+//! peak resident set after many deliveries (a leak would grow it). Then a plaintext delivery
+//! through `handle_with` without and with its JSON log line and EMF metrics document (to a
+//! sink): the difference is what logs and metrics allocate.
 //! Run: `cargo bench -p engage-webhooks --bench memory`.
 
 mod common;
 
-use common::{body, headers, receiver, CASES};
-use engage_webhooks::crypto::PayloadCipher;
-use engage_webhooks::fanout::QueueMessage;
-use engage_webhooks::receiver::Received;
+use common::{body, deliver, headers, receiver, request, CASES};
+use engage_webhooks::{PayloadCipher, QueueMessage, Received, Telemetry};
 use http::Method;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -72,9 +72,28 @@ fn main() {
         let bytes = (BYTES.load(Relaxed) - b0) as f64 / ROUNDS as f64;
         println!("{name:<14} {allocs:>12.1} {bytes:>14.0} {:>10}", body.len());
     }
+    let receiver = receiver(PayloadCipher::Aes256Gcm);
+    let body = body(None);
+    let req = request(&body);
+    let observed =
+        Telemetry::json("info", "EngageWebhooks/bench").dispatch(std::io::sink, std::io::sink);
+    for (name, dispatch) in [
+        ("handle_with, unobserved", tracing::Dispatch::none()),
+        ("handle_with, observed", observed),
+    ] {
+        tracing::dispatcher::with_default(&dispatch, || {
+            let (a0, b0) = (ALLOCS.load(Relaxed), BYTES.load(Relaxed));
+            for _ in 0..ROUNDS {
+                black_box(deliver(&receiver, black_box(&req)));
+            }
+            let allocs = (ALLOCS.load(Relaxed) - a0) as f64 / ROUNDS as f64;
+            let bytes = (BYTES.load(Relaxed) - b0) as f64 / ROUNDS as f64;
+            println!("{name:<24} {allocs:>12.1} {bytes:>14.0} {:>10}", body.len());
+        });
+    }
     println!(
         "peak RSS after {} deliveries: {} KiB",
-        3 * ROUNDS,
+        5 * ROUNDS,
         peak_rss_kib()
     );
 }

@@ -1,15 +1,16 @@
 //! The per-event CPU cost of the receiving core, without network: signature verification,
 //! envelope parsing, routing, decryption, fingerprinting and building the queue message.
+//! `delivery_record` adds what each delivery prints: the same delivery through `handle_with`
+//! (pipeline, a no-network effect, the JSON answer) with no subscriber (`unobserved`) and
+//! with the functions' own JSON log line and EMF metrics document written to a sink
+//! (`observed`); the difference is the cost of logs and metrics.
 //! Run: `cargo bench -p engage-webhooks --bench receive`.
 
 mod common;
 
-use common::{body, headers, receiver, CASES, SECRET};
+use common::{body, deliver, headers, receiver, request, CASES, SECRET};
 use criterion::{criterion_group, criterion_main, Criterion};
-use engage_webhooks::config::EngageSecrets;
-use engage_webhooks::crypto::PayloadCipher;
-use engage_webhooks::fanout::QueueMessage;
-use engage_webhooks::receiver::Received;
+use engage_webhooks::{EngageSecrets, PayloadCipher, QueueMessage, Received, Telemetry};
 use http::Method;
 use std::hint::black_box;
 
@@ -49,6 +50,25 @@ fn bench(c: &mut Criterion) {
                 .unwrap()
         })
     });
+
+    let mut group = c.benchmark_group("delivery_record");
+    let r = receiver(PayloadCipher::Aes256Gcm);
+    let req = request(&body);
+    let observed =
+        Telemetry::json("info", "EngageWebhooks/bench").dispatch(std::io::sink, std::io::sink);
+    let unobserved = tracing::Dispatch::none();
+    for (name, dispatch) in [("unobserved", unobserved), ("observed", observed)] {
+        tracing::dispatcher::with_default(&dispatch, || {
+            group.bench_function(name, |b| {
+                b.iter(|| {
+                    let resp = deliver(&r, black_box(&req));
+                    assert_eq!(resp.status(), 200);
+                    resp
+                })
+            });
+        });
+    }
+    group.finish();
 }
 
 criterion_group!(benches, bench);

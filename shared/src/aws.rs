@@ -1,4 +1,5 @@
-//! AWS SDK configuration with bounded timeouts and retries.
+//! AWS SDK configuration with bounded timeouts and retries, and the one way a failed SDK
+//! call is described in logs and errors ([`sdk_error_kind`]).
 //!
 //! Svix abandons a request after 15 s and retries it later, so every call here must give up
 //! well before that: a hanging DynamoDB or SQS turns into a 503 in a few seconds, never a
@@ -9,6 +10,8 @@
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+// The SDK-wide error types; every service crate re-exports the same ones.
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use std::time::Duration;
 
 pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
@@ -40,4 +43,44 @@ pub async fn load() -> SdkConfig {
         .retry_config(retries())
         .load()
         .await
+}
+
+/// A failed SDK call as logs and errors name it: the service's error code (for example
+/// `ThrottlingException`, `ResourceNotFoundException`) or, when no service answer came back,
+/// the kind of failure. Never the service's message: it can quote attribute names or values
+/// of the payload.
+pub fn sdk_error_kind<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> &str {
+    match err {
+        SdkError::ServiceError(se) => se.err().code().unwrap_or("unknown service error"),
+        SdkError::TimeoutError(_) => "timeout",
+        SdkError::DispatchFailure(_) => "dispatch failure",
+        SdkError::ResponseError(_) => "unreadable response",
+        SdkError::ConstructionFailure(_) => "request construction",
+        _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::operation::put_item::PutItemError;
+    use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
+
+    #[test]
+    fn a_service_error_is_named_by_its_code_never_its_message() {
+        let failed = ConditionalCheckFailedException::builder()
+            .message("the item {email: john@example.com} ...")
+            .meta(
+                aws_sdk_dynamodb::error::ErrorMetadata::builder()
+                    .code("ConditionalCheckFailedException")
+                    .message("the item {email: john@example.com} ...")
+                    .build(),
+            )
+            .build();
+        let err: SdkError<PutItemError, ()> =
+            SdkError::service_error(PutItemError::ConditionalCheckFailedException(failed), ());
+        assert_eq!(sdk_error_kind(&err), "ConditionalCheckFailedException");
+        let timeout: SdkError<PutItemError, ()> = SdkError::timeout_error("slow");
+        assert_eq!(sdk_error_kind(&timeout), "timeout");
+    }
 }

@@ -1,8 +1,13 @@
 //! Settings read once at cold start. A missing or malformed setting stops the cold start with
 //! a message naming the variable (and never its value).
+//!
+//! Configuration depends on the crypto and signature modules, never the other way round: they
+//! check one key or secret and return their own errors, which are wrapped here with the
+//! variable's name and the entry's place in its list.
 
-use crate::crypto::{PayloadCipher, PayloadDecryptor};
-use crate::signature::SignatureVerifier;
+use crate::crypto::{KeyError, PayloadCipher, PayloadDecryptor, PayloadKey};
+use crate::event::Family;
+use crate::signature::{SecretError, SignatureVerifier, SigningSecret};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -10,8 +15,23 @@ use std::time::Duration;
 pub enum ConfigError {
     #[error("{0} is not set")]
     Missing(&'static str),
+    /// A function's own list and the shared fallback are both unset.
+    #[error("neither {0} nor {1} is set (one of them is needed)")]
+    MissingOneOf(&'static str, &'static str),
     #[error("{var} is invalid: {reason}")]
     Invalid { var: &'static str, reason: String },
+    #[error("{var} is invalid: entry {entry} {source}")]
+    SigningSecret {
+        var: &'static str,
+        entry: usize,
+        source: SecretError,
+    },
+    #[error("{var} is invalid: entry {entry}: {source}")]
+    PayloadKey {
+        var: &'static str,
+        entry: usize,
+        source: KeyError,
+    },
 }
 
 impl ConfigError {
@@ -29,6 +49,32 @@ pub const DEDUP_TTL_SECONDS: &str = "DEDUP_TTL_SECONDS";
 pub const CONTACTS_TABLE: &str = "CONTACTS_TABLE";
 pub const LOYALTY_QUEUE_URL: &str = "LOYALTY_QUEUE_URL";
 pub const PROMOTION_QUEUE_URL: &str = "PROMOTION_QUEUE_URL";
+
+/// Each Engage endpoint's own signing secrets (Svix gives every endpoint its own). A function
+/// whose family's list is set accepts only that list; otherwise it uses [`SIGNING_SECRETS`].
+pub const CONTACT_SIGNING_SECRETS: &str = "ENGAGE_CONTACT_SIGNING_SECRETS";
+pub const CONSENT_SIGNING_SECRETS: &str = "ENGAGE_CONSENT_SIGNING_SECRETS";
+pub const LOYALTY_SIGNING_SECRETS: &str = "ENGAGE_LOYALTY_SIGNING_SECRETS";
+pub const PROMOTION_SIGNING_SECRETS: &str = "ENGAGE_PROMOTION_SIGNING_SECRETS";
+/// The IP lock (Voyado's layer 3): addresses and CIDR ranges; empty: off.
+pub const ALLOWED_SOURCE_IPS: &str = "ENGAGE_ALLOWED_SOURCE_IPS";
+/// The name of the custom header Engage adds to every webhook; empty: off.
+pub const CUSTOM_HEADER: &str = "ENGAGE_CUSTOM_HEADER";
+/// The custom header's accepted tokens for local runs (the deployed stack reads the secret's
+/// `customHeaderTokens`).
+pub const CUSTOM_HEADER_TOKENS: &str = "ENGAGE_CUSTOM_HEADER_TOKENS";
+/// The Engage tenants this stack serves; empty: any.
+pub const TENANTS: &str = "ENGAGE_TENANTS";
+
+/// The variable holding `family`'s own signing secrets.
+pub const fn family_signing_secrets_var(family: Family) -> &'static str {
+    match family {
+        Family::Contact => CONTACT_SIGNING_SECRETS,
+        Family::Consent => CONSENT_SIGNING_SECRETS,
+        Family::Loyalty => LOYALTY_SIGNING_SECRETS,
+        Family::Promotion => PROMOTION_SIGNING_SECRETS,
+    }
+}
 
 /// Where settings come from: the process environment in a function, a map in tests.
 pub struct Settings<F: Fn(&str) -> Option<String>> {
@@ -128,7 +174,7 @@ impl EngageSecrets {
     }
 
     pub fn verifier(&self) -> Result<SignatureVerifier, ConfigError> {
-        SignatureVerifier::from_list(SIGNING_SECRETS, &self.signing_secrets)
+        verifier_from_list(SIGNING_SECRETS, &self.signing_secrets)
     }
 
     /// `None` when no key is configured: plaintext events still work, and an encrypted one
@@ -140,9 +186,127 @@ impl EngageSecrets {
         self.payload_keys
             .as_deref()
             .filter(|k| !k.trim().is_empty())
-            .map(|k| PayloadDecryptor::from_list(PAYLOAD_KEYS, cipher, k))
+            .map(|k| decryptor_from_list(PAYLOAD_KEYS, cipher, k))
             .transpose()
     }
+}
+
+/// One list of secret values and the setting it was read from (named in errors; the values
+/// never are).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretList {
+    pub source: &'static str,
+    pub list: String,
+}
+
+impl std::fmt::Debug for SecretList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretList({}, [redacted])", self.source)
+    }
+}
+
+impl SecretList {
+    /// `Some` when `list` holds anything but separators.
+    pub fn new(source: &'static str, list: Option<String>) -> Option<Self> {
+        list.filter(|l| split_list(l).next().is_some())
+            .map(|list| SecretList { source, list })
+    }
+}
+
+/// The secret material of one function, resolved for its family at cold start: the signing
+/// secrets it accepts (its family's own list when that is set, and then only it; else the
+/// shared list), the payload keys and the custom header tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionSecrets {
+    pub signing: SecretList,
+    pub payload_keys: Option<SecretList>,
+    pub custom_header_tokens: Option<SecretList>,
+}
+
+impl FunctionSecrets {
+    /// From the environment (local runs): `ENGAGE_<FAMILY>_SIGNING_SECRETS`, else
+    /// `ENGAGE_SIGNING_SECRETS`; `ENGAGE_PAYLOAD_KEYS`; `ENGAGE_CUSTOM_HEADER_TOKENS`.
+    pub fn from_settings<F: Fn(&str) -> Option<String>>(
+        family: Family,
+        s: &Settings<F>,
+    ) -> Result<Self, ConfigError> {
+        let own = family_signing_secrets_var(family);
+        let signing = SecretList::new(own, s.optional(own))
+            .or_else(|| SecretList::new(SIGNING_SECRETS, s.optional(SIGNING_SECRETS)))
+            .ok_or(ConfigError::MissingOneOf(own, SIGNING_SECRETS))?;
+        Ok(FunctionSecrets {
+            signing,
+            payload_keys: SecretList::new(PAYLOAD_KEYS, s.optional(PAYLOAD_KEYS)),
+            custom_header_tokens: SecretList::new(
+                CUSTOM_HEADER_TOKENS,
+                s.optional(CUSTOM_HEADER_TOKENS),
+            ),
+        })
+    }
+
+    pub fn verifier(&self) -> Result<SignatureVerifier, ConfigError> {
+        verifier_from_list(self.signing.source, &self.signing.list)
+    }
+
+    /// `None` when no key is configured (see [`EngageSecrets::decryptor`]).
+    pub fn decryptor(
+        &self,
+        cipher: PayloadCipher,
+    ) -> Result<Option<PayloadDecryptor>, ConfigError> {
+        self.payload_keys
+            .as_ref()
+            .map(|k| decryptor_from_list(k.source, cipher, &k.list))
+            .transpose()
+    }
+}
+
+/// Splits a setting that holds several values separated by commas and/or whitespace.
+pub fn split_list(list: &str) -> impl Iterator<Item = &str> {
+    list.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+}
+
+/// `list` holds one or more `whsec_...` secrets separated by commas or whitespace.
+pub fn verifier_from_list(var: &'static str, list: &str) -> Result<SignatureVerifier, ConfigError> {
+    let secrets = parse_list(var, list, "no signing secret given", |entry, secret| {
+        SigningSecret::parse(secret).map_err(|source| ConfigError::SigningSecret {
+            var,
+            entry,
+            source,
+        })
+    })?;
+    Ok(SignatureVerifier::new(secrets))
+}
+
+/// Parses `ENGAGE_PAYLOAD_KEYS`-style text: keys separated by commas or whitespace, tried in
+/// order (rotation).
+pub fn decryptor_from_list(
+    var: &'static str,
+    cipher: PayloadCipher,
+    list: &str,
+) -> Result<PayloadDecryptor, ConfigError> {
+    let keys = parse_list(var, list, "no key given", |entry, key| {
+        PayloadKey::parse(key).map_err(|source| ConfigError::PayloadKey { var, entry, source })
+    })?;
+    Ok(PayloadDecryptor::new(cipher, &keys))
+}
+
+/// Every entry of `list` parsed by `parse` (given its 1-based place, for the error); at least
+/// one, else `Invalid` with `if_empty`.
+fn parse_list<T>(
+    var: &'static str,
+    list: &str,
+    if_empty: &str,
+    parse: impl Fn(usize, &str) -> Result<T, ConfigError>,
+) -> Result<Vec<T>, ConfigError> {
+    let items = split_list(list)
+        .enumerate()
+        .map(|(i, entry)| parse(i + 1, entry))
+        .collect::<Result<Vec<_>, _>>()?;
+    if items.is_empty() {
+        return Err(ConfigError::invalid(var, if_empty.into()));
+    }
+    Ok(items)
 }
 
 #[cfg(test)]
@@ -216,6 +380,57 @@ mod tests {
         assert!(err.to_string().starts_with(PAYLOAD_KEYS));
         assert!(!err.to_string().contains("tooShort"));
         assert!(!format!("{secrets:?}").contains("whsec"));
+    }
+
+    #[test]
+    fn signing_secret_lists_are_validated_and_errors_name_the_variable() {
+        assert!(verifier_from_list("S", "").is_err());
+        assert!(verifier_from_list("S", " , ").is_err());
+        assert!(verifier_from_list("S", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").is_err());
+        let err = verifier_from_list("S", "whsec_!!!").unwrap_err();
+        assert!(err.to_string().contains('S'), "{err}");
+        assert_eq!(err.to_string(), "S is invalid: entry 1 is not valid base64");
+        let err = verifier_from_list("S", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw x").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "S is invalid: entry 2 does not start with whsec_"
+        );
+        let two = verifier_from_list(
+            "S",
+            "whsec_dGhpcyBpcyBhbm90aGVyIHNlY3JldCBrZXkhISE=,\n whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        );
+        assert_eq!(
+            format!("{:?}", two.unwrap()),
+            "SignatureVerifier(2 secrets)"
+        );
+    }
+
+    #[test]
+    fn payload_key_lists_are_validated_and_errors_name_the_variable() {
+        const KEY_A: &str = "abcdefghijklmnopqrstuvwxyzABCDEF";
+        const KEY_B: &str = "0123456789abcdefghijABCDEFGHIJKL";
+        assert!(decryptor_from_list("K", PayloadCipher::Aes256Gcm, " ").is_err());
+        let err = decryptor_from_list("K", PayloadCipher::Aes256Gcm, "abc").unwrap_err();
+        assert!(err.to_string().contains("K"));
+        assert!(
+            !err.to_string().contains("abc"),
+            "a key must never be echoed"
+        );
+        assert_eq!(
+            err.to_string(),
+            "K is invalid: entry 1: a key must be 32 characters, got 3"
+        );
+        let ok = decryptor_from_list("K", PayloadCipher::Aes256Cbc, &format!("{KEY_A}, {KEY_B}"));
+        assert_eq!(
+            format!("{:?}", ok.unwrap()),
+            "PayloadDecryptor(aes-256-cbc, 2 keys)"
+        );
+    }
+
+    #[test]
+    fn lists_split_on_commas_and_whitespace() {
+        let parts: Vec<&str> = split_list(" a,b\n c,, d ").collect();
+        assert_eq!(parts, ["a", "b", "c", "d"]);
     }
 
     #[test]

@@ -5,7 +5,6 @@
 //! AES-256-CBC with PKCS#7 for soft identification, which webhook payloads follow "in the same
 //! way"; the customer asked for AES-256-GCM. Both are supported; the cipher is a setting.
 
-use crate::config::ConfigError;
 use aes::Aes256;
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce, Tag};
@@ -35,13 +34,18 @@ pub enum PayloadCipher {
     Aes256Cbc,
 }
 
+/// A cipher name that is neither `aes-256-gcm` nor `aes-256-cbc`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected aes-256-gcm or aes-256-cbc")]
+pub struct UnknownCipher;
+
 impl FromStr for PayloadCipher {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownCipher;
+    fn from_str(s: &str) -> Result<Self, UnknownCipher> {
         match s.trim().to_ascii_lowercase().as_str() {
             "aes-256-gcm" => Ok(PayloadCipher::Aes256Gcm),
             "aes-256-cbc" => Ok(PayloadCipher::Aes256Cbc),
-            _ => Err("expected aes-256-gcm or aes-256-cbc".into()),
+            _ => Err(UnknownCipher),
         }
     }
 }
@@ -65,14 +69,23 @@ impl std::fmt::Debug for PayloadKey {
     }
 }
 
+/// Why a text is not a payload key. Never quotes the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("a key must be 32 characters, got {0}")]
+    WrongLength(usize),
+    #[error("a key may only hold a-z, A-Z and 0-9")]
+    NotAlphanumeric,
+}
+
 impl PayloadKey {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, KeyError> {
         let bytes: [u8; 32] = text
             .as_bytes()
             .try_into()
-            .map_err(|_| format!("a key must be 32 characters, got {}", text.len()))?;
+            .map_err(|_| KeyError::WrongLength(text.len()))?;
         if !bytes.iter().all(u8::is_ascii_alphanumeric) {
-            return Err("a key may only hold a-z, A-Z and 0-9".into());
+            return Err(KeyError::NotAlphanumeric);
         }
         Ok(PayloadKey(bytes))
     }
@@ -116,25 +129,6 @@ impl PayloadDecryptor {
             })
             .collect();
         PayloadDecryptor { cipher, keys }
-    }
-
-    /// Parses `ENGAGE_PAYLOAD_KEYS`-style text: keys separated by commas or whitespace.
-    pub fn from_list(
-        var: &'static str,
-        cipher: PayloadCipher,
-        list: &str,
-    ) -> Result<Self, ConfigError> {
-        let keys = crate::signature::split_list(list)
-            .enumerate()
-            .map(|(i, k)| {
-                PayloadKey::parse(k)
-                    .map_err(|e| ConfigError::invalid(var, format!("entry {}: {e}", i + 1)))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if keys.is_empty() {
-            return Err(ConfigError::invalid(var, "no key given".into()));
-        }
-        Ok(PayloadDecryptor::new(cipher, &keys))
     }
 
     pub fn cipher(&self) -> PayloadCipher {
@@ -344,19 +338,13 @@ mod tests {
         assert!(PayloadKey::parse("short").is_err());
         assert!(PayloadKey::parse("abcdefghijklmnopqrstuvwxyzABCDE!").is_err());
         assert!(PayloadKey::parse("abcdefghijklmnopqrstuvwxyzABCDEFG").is_err());
-        assert!(PayloadDecryptor::from_list("K", PayloadCipher::Aes256Gcm, " ").is_err());
-        let err = PayloadDecryptor::from_list("K", PayloadCipher::Aes256Gcm, "abc").unwrap_err();
-        assert!(err.to_string().contains("K"));
+        let err = PayloadKey::parse("abc").unwrap_err();
+        assert_eq!(err, KeyError::WrongLength(3));
         assert!(
             !err.to_string().contains("abc"),
             "a key must never be echoed"
         );
-        let ok = PayloadDecryptor::from_list(
-            "K",
-            PayloadCipher::Aes256Cbc,
-            &format!("{KEY_A}, {KEY_B}"),
-        );
-        assert_eq!(ok.unwrap().keys.len(), 2);
+        // Lists of keys (`ENGAGE_PAYLOAD_KEYS`) are the configuration's: see config.rs.
     }
 
     #[test]

@@ -1,14 +1,11 @@
 //! The Engage envelope `{eventId, eventType, isEncrypted, payload, tenant}`, parsed without
-//! copying the payload, and the decrypted, routed [`Event`] built from it.
+//! copying the payload; the pipeline builds the decrypted, routed [`crate::Event`] from it.
 
 use crate::crypto::PayloadDecryptor;
 use crate::error::WebhookError;
-use crate::event::EventType;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use sha2::{Digest, Sha256};
 use std::borrow::Cow;
-use std::fmt::Write as _;
 
 /// The envelope as sent. `payload` stays raw JSON text borrowed from the body: it is
 /// forwarded byte for byte, so decimals keep exactly the digits Engage sent.
@@ -104,61 +101,6 @@ fn envelope_problem(e: &serde_json::Error) -> &'static str {
         "a field has the wrong type"
     } else {
         "the body is not a JSON object with the envelope's fields"
-    }
-}
-
-/// A verified, routed, decrypted event, ready for its family's effect.
-#[derive(Debug)]
-pub struct Event<'a> {
-    /// `eventId`, else `id`, else the delivery's `svix-id`.
-    pub id: String,
-    pub event_type: EventType,
-    pub tenant: String,
-    /// The plaintext payload object, exactly as Engage sent it.
-    pub payload: Cow<'a, RawValue>,
-    /// The signed delivery timestamp (Unix seconds): the change time of last resort.
-    pub signed_at: Option<i64>,
-}
-
-impl Event<'_> {
-    /// The key under which the event is deduplicated: tenant plus event id.
-    pub fn dedup_key(&self) -> String {
-        format!("{}#{}", self.tenant, self.id)
-    }
-
-    /// Identifies the event's content, to tell a true duplicate (same fingerprint) from an id
-    /// reused for a different payload. Over the *plaintext*, since a re-encrypted copy of the
-    /// same event differs in ciphertext.
-    pub fn fingerprint(&self) -> String {
-        let mut h = Sha256::new();
-        h.update(self.event_type.as_str().as_bytes());
-        h.update([0]);
-        h.update(self.payload.get().as_bytes());
-        let digest = h.finalize();
-        let mut out = String::with_capacity(64);
-        for b in digest {
-            // Writing to a String cannot fail.
-            let _ = write!(out, "{b:02x}");
-        }
-        out
-    }
-
-    /// Parses the payload into its typed model; errors name the problem, never a value.
-    pub fn typed_payload<'de, T: Deserialize<'de>>(&'de self) -> Result<T, WebhookError> {
-        serde_json::from_str(self.payload.get()).map_err(|e| {
-            let text = e.to_string();
-            let detail = match text.find("missing field `") {
-                Some(at) => {
-                    let field = text[at + 15..].split('`').next().unwrap_or("");
-                    format!("lacks the field `{field}`")
-                }
-                None if text.starts_with("invalid") || text.starts_with("unknown variant") => {
-                    format!("has a field of the wrong type (column {})", e.column())
-                }
-                None => format!("is malformed at column {}", e.column()),
-            };
-            WebhookError::InvalidPayload(format!("the {} payload {detail}", self.event_type))
-        })
     }
 }
 
@@ -300,61 +242,6 @@ mod tests {
         assert_eq!(
             env.open_payload(Some(&decryptor(c))).unwrap_err(),
             WebhookError::DecryptionFailed
-        );
-    }
-
-    #[test]
-    fn fingerprints_follow_type_and_plaintext() {
-        let ev = |t: EventType, p: &str| Event {
-            id: "e".into(),
-            event_type: t,
-            tenant: "t".into(),
-            payload: Cow::Owned(RawValue::from_string(p.into()).unwrap()),
-            signed_at: None,
-        };
-        let a = ev(EventType::LoyaltyAddPoints, r#"{"amount":1}"#);
-        assert_eq!(
-            a.fingerprint(),
-            ev(EventType::LoyaltyAddPoints, r#"{"amount":1}"#).fingerprint()
-        );
-        assert_ne!(
-            a.fingerprint(),
-            ev(EventType::LoyaltyAddPoints, r#"{"amount":2}"#).fingerprint()
-        );
-        assert_ne!(
-            a.fingerprint(),
-            ev(EventType::PointBalanceUpdated, r#"{"amount":1}"#).fingerprint()
-        );
-        assert_eq!(a.fingerprint().len(), 64);
-        assert_eq!(a.dedup_key(), "t#e");
-    }
-
-    #[test]
-    fn typed_payload_errors_never_quote_values() {
-        #[derive(Debug, Deserialize)]
-        #[allow(dead_code)]
-        struct P {
-            flag: bool,
-        }
-        let ev = Event {
-            id: "e".into(),
-            event_type: EventType::AcceptsEmailChanged,
-            tenant: "t".into(),
-            payload: Cow::Owned(
-                RawValue::from_string(r#"{"flag":"john@example.com"}"#.into()).unwrap(),
-            ),
-            signed_at: None,
-        };
-        let err = ev.typed_payload::<P>().unwrap_err();
-        assert_eq!(err.reason(), "invalid_payload");
-        assert!(!err.to_string().contains("john"), "{err}");
-        let ev = Event {
-            payload: Cow::Owned(RawValue::from_string("{}".into()).unwrap()),
-            ..ev
-        };
-        assert_eq!(
-            ev.typed_payload::<P>().unwrap_err().to_string(),
-            "the contact.acceptsEmail.changed payload lacks the field `flag`"
         );
     }
 }

@@ -12,6 +12,12 @@ pub enum WebhookError {
     MethodNotAllowed,
     #[error("the body is larger than 1 MiB")]
     PayloadTooLarge,
+    #[error("the request does not come from an allowed source address")]
+    SourceIpNotAllowed,
+    #[error("the custom header is missing or does not hold an accepted token")]
+    InvalidCustomHeader,
+    #[error("the body is not valid UTF-8")]
+    InvalidBody,
     #[error("the {0} header is missing")]
     MissingSignature(&'static str),
     #[error("no signature matches any configured signing secret")]
@@ -22,6 +28,8 @@ pub enum WebhookError {
     InvalidJson,
     #[error("the body is not an Engage event envelope: {0}")]
     InvalidEnvelope(&'static str),
+    #[error("this stack does not serve the event's tenant (see ENGAGE_TENANTS)")]
+    TenantNotAllowed,
     #[error("this event belongs to the {0} function; post it to that endpoint")]
     WrongEndpoint(Family),
     #[error("an encrypted event arrived but no payload key is configured")]
@@ -45,10 +53,15 @@ impl WebhookError {
         match self {
             WebhookError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             WebhookError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            WebhookError::MissingSignature(_)
+            WebhookError::SourceIpNotAllowed | WebhookError::TenantNotAllowed => {
+                StatusCode::FORBIDDEN
+            }
+            WebhookError::InvalidCustomHeader
+            | WebhookError::MissingSignature(_)
             | WebhookError::InvalidSignature
             | WebhookError::TimestampOutOfTolerance => StatusCode::UNAUTHORIZED,
-            WebhookError::InvalidJson
+            WebhookError::InvalidBody
+            | WebhookError::InvalidJson
             | WebhookError::InvalidEnvelope(_)
             | WebhookError::DecryptionFailed
             | WebhookError::InvalidPayload(_) => StatusCode::BAD_REQUEST,
@@ -66,6 +79,10 @@ impl WebhookError {
         match self {
             WebhookError::MethodNotAllowed => "method_not_allowed",
             WebhookError::PayloadTooLarge => "payload_too_large",
+            WebhookError::SourceIpNotAllowed => "source_ip_not_allowed",
+            WebhookError::InvalidCustomHeader => "invalid_custom_header",
+            WebhookError::InvalidBody => "invalid_body",
+            WebhookError::TenantNotAllowed => "tenant_not_allowed",
             WebhookError::MissingSignature(_) => "missing_signature",
             WebhookError::InvalidSignature => "invalid_signature",
             WebhookError::TimestampOutOfTolerance => "timestamp_out_of_tolerance",
@@ -79,41 +96,6 @@ impl WebhookError {
             WebhookError::ConflictingDuplicate => "conflicting_duplicate",
             WebhookError::StorageUnavailable => "storage_unavailable",
             WebhookError::QueueUnavailable => "queue_unavailable",
-        }
-    }
-}
-
-/// A delivery that was accepted (2xx). `reason()` is the `status` field of the answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// The effect happened now.
-    Processed,
-    /// The event was processed before; nothing was done again.
-    Duplicate,
-    /// The change is older than what the mirror holds; recorded, not applied.
-    Stale,
-    /// An event type this function does not know; acknowledged so Svix stops retrying.
-    IgnoredEventType,
-}
-
-impl Outcome {
-    pub fn reason(self) -> &'static str {
-        match self {
-            Outcome::Processed => "processed",
-            Outcome::Duplicate => "duplicate",
-            Outcome::Stale => "stale",
-            Outcome::IgnoredEventType => "ignored_event_type",
-        }
-    }
-
-    pub fn message(self) -> &'static str {
-        match self {
-            Outcome::Processed => "the event was processed",
-            Outcome::Duplicate => "the event was already processed; nothing was done again",
-            Outcome::Stale => {
-                "a newer change is already stored; the event was recorded and not applied"
-            }
-            Outcome::IgnoredEventType => "this event type is not handled here and was ignored",
         }
     }
 }

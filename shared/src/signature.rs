@@ -1,6 +1,7 @@
-//! Svix signature verification over the raw body, with several active signing secrets.
+//! Svix signature verification over the raw body, with several active signing secrets, and
+//! signing (for tests, the sample events and the signing tool).
 
-use crate::config::ConfigError;
+use crate::contract::{SVIX_ID, SVIX_SIGNATURE, SVIX_TIMESTAMP, WEBHOOK_ID, WEBHOOK_TIMESTAMP};
 use crate::error::WebhookError;
 use http::HeaderMap;
 use svix::webhooks::{Webhook, WebhookError as SvixError};
@@ -19,27 +20,41 @@ impl std::fmt::Debug for SignatureVerifier {
     }
 }
 
-impl SignatureVerifier {
-    /// `list` holds one or more `whsec_...` secrets separated by commas or whitespace.
-    pub fn from_list(var: &'static str, list: &str) -> Result<Self, ConfigError> {
-        let secrets = split_list(list)
-            .enumerate()
-            .map(|(i, secret)| {
-                if !secret.starts_with("whsec_") {
-                    return Err(ConfigError::invalid(
-                        var,
-                        format!("entry {} does not start with whsec_", i + 1),
-                    ));
-                }
-                Webhook::new(secret).map_err(|_| {
-                    ConfigError::invalid(var, format!("entry {} is not valid base64", i + 1))
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if secrets.is_empty() {
-            return Err(ConfigError::invalid(var, "no signing secret given".into()));
+/// Why a text is not a signing secret. Never quotes the secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretError {
+    #[error("does not start with whsec_")]
+    NotWhsec,
+    #[error("is not valid base64")]
+    NotBase64,
+}
+
+/// One `whsec_...` signing secret, checked.
+pub struct SigningSecret(Webhook);
+
+impl SigningSecret {
+    pub fn parse(secret: &str) -> Result<Self, SecretError> {
+        if !secret.starts_with("whsec_") {
+            return Err(SecretError::NotWhsec);
         }
-        Ok(SignatureVerifier { secrets })
+        Webhook::new(secret)
+            .map(SigningSecret)
+            .map_err(|_| SecretError::NotBase64)
+    }
+}
+
+impl std::fmt::Debug for SigningSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningSecret([redacted])")
+    }
+}
+
+impl SignatureVerifier {
+    /// A verifier accepting any of `secrets` (the configuration makes sure there is one).
+    pub fn new(secrets: impl IntoIterator<Item = SigningSecret>) -> Self {
+        SignatureVerifier {
+            secrets: secrets.into_iter().map(|s| s.0).collect(),
+        }
     }
 
     /// Accepts the delivery if any configured secret matches any signature in the header.
@@ -66,9 +81,9 @@ impl SignatureVerifier {
 fn map_svix_error(e: SvixError) -> WebhookError {
     match e {
         SvixError::MissingHeader(name) => WebhookError::MissingSignature(match name {
-            "id" => "svix-id",
-            "timestamp" => "svix-timestamp",
-            _ => "svix-signature",
+            "id" => SVIX_ID,
+            "timestamp" => SVIX_TIMESTAMP,
+            _ => SVIX_SIGNATURE,
         }),
         SvixError::TimestampTooOldError
         | SvixError::FutureTimestampError
@@ -78,36 +93,46 @@ fn map_svix_error(e: SvixError) -> WebhookError {
     }
 }
 
-/// Splits a setting that holds several values separated by commas and/or whitespace.
-pub fn split_list(list: &str) -> impl Iterator<Item = &str> {
-    list.split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|s| !s.is_empty())
-}
-
 /// The message id of a delivery (`svix-id`, else `webhook-id`): the same on every retry.
 pub fn delivery_id(headers: &HeaderMap) -> Option<&str> {
     headers
-        .get("svix-id")
-        .or_else(|| headers.get("webhook-id"))
+        .get(SVIX_ID)
+        .or_else(|| headers.get(WEBHOOK_ID))
         .and_then(|v| v.to_str().ok())
 }
 
 /// The attempt's signed timestamp in Unix seconds (`svix-timestamp`, else `webhook-timestamp`).
 pub fn delivery_timestamp(headers: &HeaderMap) -> Option<i64> {
     headers
-        .get("svix-timestamp")
-        .or_else(|| headers.get("webhook-timestamp"))
+        .get(SVIX_TIMESTAMP)
+        .or_else(|| headers.get(WEBHOOK_TIMESTAMP))
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
 }
 
-/// Signs `body` the way Svix does and returns the three headers' values, for tests, the
+/// Why a body could not be signed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SigningError {
+    #[error("bad secret: {0}")]
+    Secret(String),
+    #[error("cannot sign: {0}")]
+    Sign(String),
+    #[error("{0}")]
+    HeaderValue(String),
+}
+
+/// Signs `body` the way Svix does and returns the signature header's value, for tests, the
 /// sample-event tools and the local demo.
-pub fn sign(secret: &str, msg_id: &str, timestamp: i64, body: &[u8]) -> Result<String, String> {
-    let webhook = Webhook::new(secret).map_err(|e| format!("bad secret: {e}"))?;
+pub fn sign(
+    secret: &str,
+    msg_id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> Result<String, SigningError> {
+    let webhook = Webhook::new(secret).map_err(|e| SigningError::Secret(e.to_string()))?;
     webhook
         .sign(msg_id, timestamp, body)
-        .map_err(|e| format!("cannot sign: {e}"))
+        .map_err(|e| SigningError::Sign(e.to_string()))
 }
 
 /// The three `svix-*` headers for `body`, signed with `secret` at `timestamp` (Unix seconds).
@@ -116,13 +141,15 @@ pub fn signed_headers(
     msg_id: &str,
     timestamp: i64,
     body: &[u8],
-) -> Result<HeaderMap, String> {
+) -> Result<HeaderMap, SigningError> {
     let signature = sign(secret, msg_id, timestamp, body)?;
-    let value = |v: &str| http::HeaderValue::from_str(v).map_err(|e| e.to_string());
+    let value = |v: &str| {
+        http::HeaderValue::from_str(v).map_err(|e| SigningError::HeaderValue(e.to_string()))
+    };
     let mut headers = HeaderMap::new();
-    headers.insert("svix-id", value(msg_id)?);
-    headers.insert("svix-timestamp", value(&timestamp.to_string())?);
-    headers.insert("svix-signature", value(&signature)?);
+    headers.insert(SVIX_ID, value(msg_id)?);
+    headers.insert(SVIX_TIMESTAMP, value(&timestamp.to_string())?);
+    headers.insert(SVIX_SIGNATURE, value(&signature)?);
     Ok(headers)
 }
 
@@ -139,6 +166,10 @@ mod tests {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs() as i64
+    }
+
+    fn verifier(secrets: &[&str]) -> SignatureVerifier {
+        SignatureVerifier::new(secrets.iter().map(|s| SigningSecret::parse(s).unwrap()))
     }
 
     fn headers(prefix: &str, id: &str, ts: i64, sig: &str) -> HeaderMap {
@@ -172,7 +203,7 @@ mod tests {
 
     #[test]
     fn svix_published_test_vector_verifies_apart_from_its_old_timestamp() {
-        let v = SignatureVerifier::from_list("S", SECRET).unwrap();
+        let v = verifier(&[SECRET]);
         let h = headers(
             "svix",
             "msg_p5jXN8AQM9LWM0D4loKWxJek",
@@ -193,7 +224,7 @@ mod tests {
 
     #[test]
     fn both_header_families_verify() {
-        let v = SignatureVerifier::from_list("S", SECRET).unwrap();
+        let v = verifier(&[SECRET]);
         let ts = now();
         let body = br#"{"a":1}"#;
         let sig = sign(SECRET, "msg_1", ts, body).unwrap();
@@ -206,7 +237,7 @@ mod tests {
 
     #[test]
     fn any_of_several_signatures_in_the_header_may_match() {
-        let v = SignatureVerifier::from_list("S", SECRET).unwrap();
+        let v = verifier(&[SECRET]);
         let ts = now();
         let body = br#"{"a":1}"#;
         let good = sign(SECRET, "msg_1", ts, body).unwrap();
@@ -220,7 +251,7 @@ mod tests {
 
     #[test]
     fn any_of_several_secrets_may_match_for_rotation() {
-        let v = SignatureVerifier::from_list("S", &format!("{OTHER},\n {SECRET}")).unwrap();
+        let v = verifier(&[OTHER, SECRET]);
         let ts = now();
         let body = br#"{"a":1}"#;
         for secret in [SECRET, OTHER] {
@@ -231,7 +262,7 @@ mod tests {
 
     #[test]
     fn a_tampered_body_or_wrong_secret_is_rejected() {
-        let v = SignatureVerifier::from_list("S", SECRET).unwrap();
+        let v = verifier(&[SECRET]);
         let ts = now();
         let sig = sign(SECRET, "msg_1", ts, br#"{"a":1}"#).unwrap();
         assert_eq!(
@@ -252,7 +283,7 @@ mod tests {
 
     #[test]
     fn the_five_minute_tolerance_applies_both_ways() {
-        let v = SignatureVerifier::from_list("S", SECRET).unwrap();
+        let v = verifier(&[SECRET]);
         let body = br#"{"a":1}"#;
         for (ts, ok) in [
             (now() - 290, true),
@@ -272,7 +303,7 @@ mod tests {
 
     #[test]
     fn missing_headers_are_named() {
-        let v = SignatureVerifier::from_list("S", SECRET).unwrap();
+        let v = verifier(&[SECRET]);
         let mut h = headers("svix", "msg_1", now(), "v1,xx");
         h.remove("svix-signature");
         assert_eq!(
@@ -287,7 +318,7 @@ mod tests {
 
     #[test]
     fn a_non_utf8_body_cannot_be_verified() {
-        let v = SignatureVerifier::from_list("S", SECRET).unwrap();
+        let v = verifier(&[SECRET]);
         let h = headers("svix", "msg_1", now(), "v1,xx");
         assert_eq!(
             v.verify(&[0xff, 0xfe], &h),
@@ -297,11 +328,15 @@ mod tests {
 
     #[test]
     fn secrets_are_validated_at_configuration() {
-        assert!(SignatureVerifier::from_list("S", "").is_err());
-        assert!(SignatureVerifier::from_list("S", " , ").is_err());
-        assert!(SignatureVerifier::from_list("S", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").is_err());
-        let err = SignatureVerifier::from_list("S", "whsec_!!!").unwrap_err();
-        assert!(err.to_string().contains('S'), "{err}");
+        assert_eq!(SigningSecret::parse("").unwrap_err(), SecretError::NotWhsec);
+        assert_eq!(
+            SigningSecret::parse("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap_err(),
+            SecretError::NotWhsec
+        );
+        let err = SigningSecret::parse("whsec_!!!").unwrap_err();
+        assert_eq!(err, SecretError::NotBase64);
+        assert!(!err.to_string().contains("!!!"), "{err}");
+        // Lists of secrets and the variable's name in errors: see config.rs.
     }
 
     #[test]

@@ -1,8 +1,7 @@
 //! Every sample envelope under events/envelopes parses, routes and validates as its type.
 
-use engage_webhooks::envelope::{Envelope, Event};
 use engage_webhooks::model::*;
-use engage_webhooks::EventType;
+use engage_webhooks::{Envelope, Event, EventType};
 use std::path::Path;
 
 fn sample(event_type: EventType) -> String {
@@ -26,6 +25,7 @@ fn there_is_one_sample_per_type_and_each_parses_as_its_type() {
             tenant: envelope.tenant.clone(),
             payload: envelope.open_payload(None).expect("a plain object payload"),
             signed_at: None,
+            message_time: None,
         };
         let contact = match event_type {
             EventType::ContactCreated | EventType::ContactUpdated => {

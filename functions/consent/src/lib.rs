@@ -3,9 +3,7 @@
 //! (`CONTACTS_TABLE`), newest change wins, exactly once. The logic is the shared mirror (see
 //! README, "The contact mirror").
 
-use engage_webhooks::config::ConfigError;
-use engage_webhooks::mirror::MirrorFunction;
-use engage_webhooks::Family;
+use engage_webhooks::{ConfigError, Family, MirrorFunction};
 
 pub const FAMILY: Family = Family::Consent;
 

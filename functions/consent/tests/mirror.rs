@@ -4,7 +4,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use engage_testkit::*;
-use engage_webhooks::Family;
+use engage_webhooks::{Family, WebhookFunction};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -307,7 +307,7 @@ async fn without_date_changed_the_signed_svix_timestamp_orders_the_change() {
     let contact = unique("contact");
     let (env, _) = contact_envelope("contact.acceptsEmail.changed", &contact);
     let undated = with_payload(&env, &[("acceptsEmail", "false")], &["dateChanged"]);
-    let before = engage_webhooks::receiver::now_millis() / 1000;
+    let before = engage_webhooks::now_millis() / 1000;
     assert_eq!(
         rig.deliver(CONSENT, &undated).await,
         (200, "processed".into())
@@ -363,13 +363,23 @@ async fn an_unreadable_date_or_alias_is_400_unquoted_and_writes_nothing() {
         let contact = unique("contact");
         let (env, id) = contact_envelope(event_type, &contact);
         let env = with_payload(&env, &[set], &[]);
-        let resp = rig
-            .function(CONSENT, None)
-            .handle(signed_request(Shape::FunctionUrl, &env))
+        let (resp, out) = engage_webhooks::Telemetry::json("info", TEST_NAMESPACE)
+            .capture(
+                rig.function(CONSENT, None)
+                    .handle(signed_request(Shape::FunctionUrl, &env)),
+            )
             .await;
         assert_eq!(answer(&resp), (400, "invalid_payload".into()), "{set:?}");
         let body = String::from_utf8_lossy(resp.body().as_ref()).to_string();
         assert!(!body.contains("john") && !body.contains("2026"), "{body}");
+        // Nor do the delivery's log line and metrics quote the payload.
+        assert!(
+            !out.text().contains("john") && !out.text().contains("20/01/2026"),
+            "{}",
+            out.text()
+        );
+        assert_private(&out, &[&env]);
+        assert_eq!(out.metric_lines()[0]["Outcome"], "invalid_payload");
         if mention != "acceptsEmail" {
             assert!(body.contains(mention), "{body}");
         }

@@ -2,9 +2,7 @@
 //! the contact mirror (`CONTACTS_TABLE`), in order and exactly once. The logic is the shared
 //! mirror (see README, "The contact mirror").
 
-use engage_webhooks::config::ConfigError;
-use engage_webhooks::mirror::MirrorFunction;
-use engage_webhooks::Family;
+use engage_webhooks::{ConfigError, Family, MirrorFunction};
 
 pub const FAMILY: Family = Family::Contact;
 

@@ -4,8 +4,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use engage_testkit::*;
-use engage_webhooks::mirror::item::TOMBSTONE_ATTRIBUTES;
-use engage_webhooks::Family;
+use engage_webhooks::{Family, WebhookFunction, TOMBSTONE_ATTRIBUTES};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -304,9 +303,9 @@ async fn a_deletion_erases_all_personal_data_and_no_late_event_brings_the_contac
         assert!(!text.contains(personal), "{personal} survived the deletion");
     }
     let deleted_at = item["deletedAt"].as_s().unwrap();
-    let when = engage_webhooks::mirror::ChangeTime::parse(deleted_at).expect("RFC 3339");
+    let when = engage_webhooks::ChangeTime::parse(deleted_at).expect("RFC 3339");
     assert!(deleted_at.ends_with('Z'), "UTC: {deleted_at}");
-    let now = engage_webhooks::receiver::now_millis() / 1000;
+    let now = engage_webhooks::now_millis() / 1000;
     assert!((when.micros / 1_000_000 - now).abs() < 60, "{deleted_at}");
     let expires: i64 = item["expiresAt"].as_n().unwrap().parse().unwrap();
     assert!(
@@ -406,13 +405,23 @@ async fn an_invalid_payload_is_400_unquoted_and_writes_nothing() {
     let rig = MirrorRig::new().await;
     let (env, id) = contact_envelope("contact.created", "c");
     let env = with_payload(&env, &[], &["contactId"]);
-    let resp = rig
-        .function(CONTACT, None)
-        .handle(signed_request(Shape::FunctionUrl, &env))
+    let (resp, out) = engage_webhooks::Telemetry::json("info", TEST_NAMESPACE)
+        .capture(
+            rig.function(CONTACT, None)
+                .handle(signed_request(Shape::FunctionUrl, &env)),
+        )
         .await;
     assert_eq!(answer(&resp), (400, "invalid_payload".into()));
     let body = String::from_utf8_lossy(resp.body().as_ref()).to_string();
     assert!(body.contains("contactId"), "{body}");
     assert!(!body.contains("john"), "{body}");
+    // Nor do the delivery's log line and metrics quote the payload.
+    assert!(
+        !out.text().to_lowercase().contains("john"),
+        "{}",
+        out.text()
+    );
+    assert_private(&out, &[&env]);
+    assert_eq!(out.metric_lines()[0]["Outcome"], "invalid_payload");
     assert!(rig.record(&id).await.is_none());
 }

@@ -1,9 +1,8 @@
-//! The loyalty function: `loyalty.addPoints`, `point.balance.updated` and `reward.voucher.created`, each sent exactly once to `LOYALTY_QUEUE_URL` for the retailer's
+//! The loyalty function: `loyalty.addPoints`, `point.balance.updated` and
+//! `reward.voucher.created`, each sent exactly once to `LOYALTY_QUEUE_URL` for the retailer's
 //! voucher and coupon creation. The logic is the shared fan-out function.
 
-use engage_webhooks::config::{ConfigError, LOYALTY_QUEUE_URL};
-use engage_webhooks::fanout_function::FanOutFunction;
-use engage_webhooks::Family;
+use engage_webhooks::{ConfigError, Family, FanOutFunction, LOYALTY_QUEUE_URL};
 
 pub const FAMILY: Family = Family::Loyalty;
 

@@ -3,8 +3,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use engage_testkit::*;
-use engage_webhooks::crypto::PayloadCipher;
-use engage_webhooks::Family;
+use engage_webhooks::{Family, PayloadCipher, WebhookFunction};
 use serde_json::Value;
 
 const TYPES: [&str; 3] = [
@@ -92,7 +91,7 @@ async fn a_sequential_duplicate_answers_duplicate_sends_nothing_and_costs_one_dy
         .expect("a record");
     assert_eq!(record["state"], AttributeValue::S("COMPLETED".into()));
     let expires: i64 = record["expiresAt"].as_n().unwrap().parse().unwrap();
-    let now = engage_webhooks::receiver::now_millis() / 1000;
+    let now = engage_webhooks::now_millis() / 1000;
     assert!(
         (expires - now - 7 * 24 * 3600).abs() < 60,
         "TTL is 7 days by default"
@@ -197,7 +196,7 @@ async fn an_unreachable_dynamodb_gives_503_and_sends_nothing() {
 
 async fn put_claim(rig: &FanOutRig, key: &str, fingerprint: &str, lease_until_millis: i64) {
     let dedup = rig.dedup(aws_sdk_dynamodb::Client::new(&rig.sdk));
-    let claim = engage_webhooks::dedup::Claim {
+    let claim = engage_webhooks::Claim {
         key,
         fingerprint,
         event_type: "loyalty.addPoints",
@@ -225,6 +224,7 @@ fn fingerprint_of(env: &str, event_type: engage_webhooks::EventType) -> String {
             serde_json::value::RawValue::from_string(payload_of(env)).unwrap(),
         ),
         signed_at: None,
+        message_time: None,
     }
     .fingerprint()
 }
@@ -234,7 +234,7 @@ fn fingerprint_of(env: &str, event_type: engage_webhooks::EventType) -> String {
 async fn deliver_over_a_claim(rig: &FanOutRig, lease_from_now_millis: i64) -> (u16, String) {
     let (env, id) = fresh_envelope("loyalty.addPoints");
     let fp = fingerprint_of(&env, engage_webhooks::EventType::LoyaltyAddPoints);
-    let now = engage_webhooks::receiver::now_millis();
+    let now = engage_webhooks::now_millis();
     let key = format!("myTenantName#{id}");
     put_claim(rig, &key, &fp, now + lease_from_now_millis).await;
     rig.deliver(&env).await
@@ -288,11 +288,12 @@ async fn a_fifo_queue_gets_per_contact_groups_and_event_id_dedup() {
     assert_eq!(messages.len(), 1);
     let system = messages[0].attributes().unwrap();
     use aws_sdk_sqs::types::MessageSystemAttributeName as A;
+    // Both scoped to the tenant (`<tenant>#<id>`; see the README's message contract).
     assert_eq!(
         system[&A::MessageGroupId],
-        "515c1b2a-7124-4bb9-826b-aedbbe5da8c4"
+        "myTenantName#515c1b2a-7124-4bb9-826b-aedbbe5da8c4"
     );
-    assert_eq!(system[&A::MessageDeduplicationId], id);
+    assert_eq!(system[&A::MessageDeduplicationId], format!("myTenantName#{id}"));
 }
 
 #[tokio::test]

@@ -1,9 +1,8 @@
-//! The promotion function: `promotion.multichannel.assigned`, each sent exactly once to `PROMOTION_QUEUE_URL` for the retailer's
-//! voucher and coupon creation. The logic is the shared fan-out function.
+//! The promotion function: `promotion.multichannel.assigned`, each sent exactly once to
+//! `PROMOTION_QUEUE_URL` for the retailer's voucher and coupon creation. The logic is the
+//! shared fan-out function.
 
-use engage_webhooks::config::{ConfigError, PROMOTION_QUEUE_URL};
-use engage_webhooks::fanout_function::FanOutFunction;
-use engage_webhooks::Family;
+use engage_webhooks::{ConfigError, Family, FanOutFunction, PROMOTION_QUEUE_URL};
 
 pub const FAMILY: Family = Family::Promotion;
 

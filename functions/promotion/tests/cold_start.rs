@@ -23,7 +23,10 @@ async fn configuration_is_read_once_from_env_or_secrets_manager_and_names_what_i
     std::env::remove_var("ENGAGE_SIGNING_SECRETS");
     std::env::remove_var("ENGAGE_SECRETS_ARN");
     let err = promotion::from_env().await.err().expect("must fail");
-    assert_eq!(err.to_string(), "ENGAGE_SIGNING_SECRETS is not set");
+    assert_eq!(
+        err.to_string(),
+        "neither ENGAGE_PROMOTION_SIGNING_SECRETS nor ENGAGE_SIGNING_SECRETS is set (one of them is needed)"
+    );
 
     // Malformed cipher.
     std::env::set_var("ENGAGE_SIGNING_SECRETS", SIGNING_SECRET);
@@ -73,7 +76,7 @@ async fn configuration_is_read_once_from_env_or_secrets_manager_and_names_what_i
         .await
         .expect("configured from the secret");
     let (env, _) = fresh_envelope("promotion.multichannel.assigned");
-    let sealed = encrypted(&env, engage_webhooks::crypto::PayloadCipher::Aes256Gcm);
+    let sealed = encrypted(&env, engage_webhooks::PayloadCipher::Aes256Gcm);
     let got = deliver(&function, Shape::FunctionUrl, &sealed).await;
     assert_eq!(
         got,

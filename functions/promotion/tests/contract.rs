@@ -2,8 +2,7 @@
 //! stable reason, says nothing of the payload, and has no effect on DynamoDB or SQS.
 
 use engage_testkit::*;
-use engage_webhooks::crypto::PayloadCipher;
-use engage_webhooks::Family;
+use engage_webhooks::{Family, PayloadCipher, WebhookFunction};
 use serde_json::Value;
 
 const TYPE: &str = "promotion.multichannel.assigned";
@@ -53,10 +52,9 @@ async fn every_refusal_is_a_short_json_reason_and_has_no_effect() {
         (
             "stale timestamp",
             {
-                let ts = engage_webhooks::receiver::now_millis() / 1000 - 600;
+                let ts = engage_webhooks::now_millis() / 1000 - 600;
                 let sig =
-                    engage_webhooks::signature::sign(SIGNING_SECRET, "msg_old", ts, env.as_bytes())
-                        .unwrap();
+                    engage_webhooks::sign(SIGNING_SECRET, "msg_old", ts, env.as_bytes()).unwrap();
                 request(
                     Shape::FunctionUrl,
                     &env,

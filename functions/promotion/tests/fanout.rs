@@ -52,8 +52,9 @@ async fn an_assignment_without_a_contact_has_no_contact_attribute_and_groups_by_
     assert_eq!(attribute(&messages[0], "contactId"), None);
     use aws_sdk_sqs::types::MessageSystemAttributeName as A;
     let system = messages[0].attributes().unwrap();
-    assert_eq!(system[&A::MessageGroupId], id);
-    assert_eq!(system[&A::MessageDeduplicationId], id);
+    let scoped = format!("myTenantName#{id}");
+    assert_eq!(system[&A::MessageGroupId], scoped);
+    assert_eq!(system[&A::MessageDeduplicationId], scoped);
 }
 
 #[tokio::test]

@@ -4,11 +4,12 @@
 use super::attribute::{self, Unconvertible};
 use super::change_time::{utc_text, ChangeTime};
 use super::item;
-use crate::envelope::Event;
+use crate::clock::now_millis;
 use crate::error::WebhookError;
+use crate::event::Event;
 use crate::event::EventType;
+use crate::message_time::MessageTime;
 use crate::model;
-use crate::receiver::now_millis;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
@@ -32,7 +33,8 @@ pub struct MirrorChange {
 pub enum Effect {
     /// `contact.created`: the profile, unless one is stored already.
     CreateProfile(Profile),
-    /// `contact.updated`: the profile, replacing the stored one (latest arrival wins).
+    /// `contact.updated`: the profile, replacing the stored one unless that one came from a
+    /// newer Svix message (equal or unknown message times: the latest arrival wins).
     ReplaceProfile(Profile),
     /// `contact.deleted`: the whole item becomes a tombstone.
     Erase(Tombstone),
@@ -56,6 +58,8 @@ pub struct Profile {
     pub fields: HashMap<String, AttributeValue>,
     /// When the mirror applied it (RFC 3339 UTC).
     pub applied_at: String,
+    /// When Svix created the message that carries it, if its id tells.
+    pub message_time: Option<MessageTime>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -121,6 +125,7 @@ fn profile(
         effect(Profile {
             fields,
             applied_at: utc_text(now_seconds()),
+            message_time: event.message_time,
         }),
     ))
 }
@@ -141,7 +146,11 @@ fn preference(event: &Event<'_>, flag: &'static str) -> Result<(String, Effect),
     let value = changed
         .value_of(flag)
         .ok_or_else(|| invalid(event, &format!("no {flag}, value or newValue")))?;
-    let at = ChangeTime::of_event(changed.date_changed.as_deref(), event.signed_at)?;
+    let at = ChangeTime::of_event(
+        changed.date_changed.as_deref(),
+        event.message_time,
+        event.signed_at,
+    )?;
     Ok((
         changed.contact_id,
         Effect::SetPreference { flag, value, at },
@@ -158,7 +167,11 @@ fn consent(event: &Event<'_>) -> Result<(String, Effect), WebhookError> {
     }
     let value = attribute::from_json(changed.consent_value.get())
         .map_err(|why| unconvertible(event, "consentValue", why))?;
-    let at = ChangeTime::of_event(changed.date_changed.as_deref(), event.signed_at)?;
+    let at = ChangeTime::of_event(
+        changed.date_changed.as_deref(),
+        event.message_time,
+        event.signed_at,
+    )?;
     Ok((
         changed.contact_id,
         Effect::SetConsent {
@@ -172,16 +185,11 @@ fn consent(event: &Event<'_>) -> Result<(String, Effect), WebhookError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::value::RawValue;
-    use std::borrow::Cow;
 
     fn event(event_type: EventType, payload: &str) -> Event<'static> {
         Event {
-            id: "ev-1".into(),
-            event_type,
-            tenant: "shop".into(),
-            payload: Cow::Owned(RawValue::from_string(payload.into()).unwrap()),
             signed_at: Some(1_768_922_918),
+            ..Event::for_test(event_type, payload)
         }
     }
 
@@ -264,6 +272,34 @@ mod tests {
         assert!(err
             .to_string()
             .contains("no acceptsEmail, value or newValue"));
+    }
+
+    #[test]
+    fn the_message_time_dates_an_undated_change_and_orders_a_profile() {
+        let created = Some(MessageTime::from_millis(1_768_922_918_984));
+        let dated = |event_type, payload| {
+            MirrorChange::from_event(&Event {
+                message_time: created,
+                ..event(event_type, payload)
+            })
+            .unwrap()
+            .effect
+        };
+        let Effect::SetPreference { at, .. } = dated(
+            EventType::AcceptsSmsChanged,
+            r#"{"contactId":"c","value":true}"#,
+        ) else {
+            panic!()
+        };
+        assert_eq!(
+            at.micros, 1_768_922_918_984_000,
+            "the message's time, not the signature's"
+        );
+        let Effect::ReplaceProfile(p) = dated(EventType::ContactUpdated, r#"{"contactId":"c"}"#)
+        else {
+            panic!()
+        };
+        assert_eq!(p.message_time, created);
     }
 
     #[test]

@@ -1,9 +1,11 @@
-//! When a preference or consent changed: Engage's `dateChanged`, else the signed Svix
-//! timestamp of the delivery. Kept both as sent (with its offset) and as UTC epoch
+//! When a preference or consent changed: Engage's `dateChanged`, else when Svix created the
+//! message (its id's time, the same on every retry), else the signed Svix timestamp of the
+//! delivery. Kept both as sent (with its offset) and as UTC epoch
 //! microseconds, which is what changes are ordered by.
 
+use crate::clock::now_millis;
 use crate::error::WebhookError;
-use crate::receiver::now_millis;
+use crate::message_time::MessageTime;
 use std::borrow::Cow;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -35,19 +37,33 @@ impl ChangeTime {
         }
     }
 
+    /// A message time (Unix milliseconds), as RFC 3339 UTC with milliseconds.
+    pub fn at_unix_millis(millis: i64) -> ChangeTime {
+        ChangeTime {
+            text: utc_text_millis(millis),
+            micros: millis.saturating_mul(1000),
+        }
+    }
+
     /// The change time of an event: its `dateChanged` (blank counts as absent), else when Svix
-    /// signed the delivery, else now. An unreadable `dateChanged` is refused, unquoted.
+    /// created the message (the same on every retry, so a late retry stays as old as it is),
+    /// else when Svix signed this attempt, else now. An unreadable `dateChanged` is refused,
+    /// unquoted.
     pub fn of_event(
         date_changed: Option<&str>,
+        message_time: Option<MessageTime>,
         signed_at: Option<i64>,
     ) -> Result<ChangeTime, WebhookError> {
         match date_changed.filter(|d| !d.trim().is_empty()) {
             Some(text) => ChangeTime::parse(text).ok_or_else(|| {
                 WebhookError::InvalidPayload("dateChanged is not an RFC 3339 date-time".into())
             }),
-            None => Ok(ChangeTime::at_unix_seconds(
-                signed_at.unwrap_or_else(|| now_millis() / 1000),
-            )),
+            None => Ok(match message_time {
+                Some(created) => ChangeTime::at_unix_millis(created.millis()),
+                None => {
+                    ChangeTime::at_unix_seconds(signed_at.unwrap_or_else(|| now_millis() / 1000))
+                }
+            }),
         }
     }
 }
@@ -55,6 +71,14 @@ impl ChangeTime {
 /// Unix seconds as RFC 3339 in UTC (`2026-01-20T15:28:38Z`).
 pub fn utc_text(seconds: i64) -> String {
     OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .and_then(|at| at.format(&Rfc3339).ok())
+        .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
+}
+
+/// Unix milliseconds as RFC 3339 in UTC (`2026-01-20T15:28:38.984Z`).
+pub fn utc_text_millis(millis: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
         .ok()
         .and_then(|at| at.format(&Rfc3339).ok())
         .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
@@ -125,22 +149,41 @@ mod tests {
             "20ä6-01-20T16:28:38+01",
         ] {
             assert!(ChangeTime::parse(text).is_none(), "{text}");
-            let err = ChangeTime::of_event(Some(text), Some(0)).unwrap_err();
+            let err = ChangeTime::of_event(Some(text), None, Some(0)).unwrap_err();
             assert_eq!(err.reason(), "invalid_payload");
             assert!(!err.to_string().contains(text), "{err}");
         }
     }
 
     #[test]
+    fn without_date_changed_the_message_time_is_used_before_the_signed_timestamp() {
+        let created = Some(MessageTime::from_millis(1_768_922_918_984));
+        let t = ChangeTime::of_event(None, created, Some(1_768_999_999)).unwrap();
+        assert_eq!(t.text, "2026-01-20T15:28:38.984Z");
+        assert_eq!(t.micros, 1_768_922_918_984_000);
+        assert_eq!(ChangeTime::parse(&t.text).unwrap().micros, t.micros);
+        let dated = ChangeTime::of_event(Some("2026-01-20T16:28:38+01:00"), created, None);
+        assert_eq!(
+            dated.unwrap().micros,
+            1_768_922_918_000_000,
+            "dateChanged first"
+        );
+        let whole = ChangeTime::at_unix_millis(1_768_922_918_000);
+        assert_eq!(ChangeTime::parse(&whole.text).unwrap().micros, whole.micros);
+    }
+
+    #[test]
     fn without_date_changed_the_signed_timestamp_is_used() {
-        let t = ChangeTime::of_event(None, Some(1_768_922_918)).unwrap();
+        let t = ChangeTime::of_event(None, None, Some(1_768_922_918)).unwrap();
         assert_eq!(t.text, "2026-01-20T15:28:38Z");
         assert_eq!(t.micros, 1_768_922_918_000_000);
         assert_eq!(
-            ChangeTime::of_event(Some("  "), Some(5)).unwrap().micros,
+            ChangeTime::of_event(Some("  "), None, Some(5))
+                .unwrap()
+                .micros,
             5_000_000
         );
         let now = now_millis() * 1000;
-        assert!((ChangeTime::of_event(None, None).unwrap().micros - now).abs() < 5_000_000);
+        assert!((ChangeTime::of_event(None, None, None).unwrap().micros - now).abs() < 5_000_000);
     }
 }

@@ -2,32 +2,51 @@
 //! `TransactWriteItems`: a first delivery costs one round trip, and no crash can leave one
 //! without the other.
 //!
-//! Item 0 is the dedup record, put `COMPLETED` under [`TAKEABLE`]; item 1 is the change with
-//! its ordering condition. When the transaction is cancelled:
+//! Item 0 is the dedup record, put `COMPLETED` (the `Put` is the dedup module's:
+//! [`DynamoDedup::transact_put`]); item 1 is the change with its ordering condition. When the
+//! transaction is cancelled:
 //! - item 0 failed its condition: the event is known; its record (returned with `ALL_OLD`)
-//!   gives the verdict: `duplicate`, `conflicting_duplicate` or `in_progress`;
+//!   gives the verdict: `duplicate`, `conflicting_duplicate` or `in_progress`. A record with
+//!   this delivery's own token means the transaction had committed and its answer was lost
+//!   (the SDK retried it): `processed`;
 //! - item 1 failed its condition: the change is stale; the dedup record is written alone
-//!   (the same conditional put) and the answer is `stale`;
-//! - a `TransactionConflict`: a concurrent write to the same items; 409 `in_progress`, and
-//!   Svix's retry settles it.
+//!   ([`DynamoDedup::put_alone`]) and the answer is `stale`;
+//! - a `TransactionConflict`: a concurrent transaction on the same items (contact and consent
+//!   events of one contact write the same mirror item). Nothing was written, so the
+//!   transaction is retried here ([`ConflictRetry`]: jittered backoff, at most
+//!   [`MAX_CONFLICT_RETRIES`] retries, none starting later than [`CONFLICT_RETRY_BUDGET`]
+//!   after the first attempt), and only then answered 409 `in_progress`. Leaving it to Svix
+//!   would put the event 5 s or more behind newer ones.
 //!
-//! Anything else is 503 `storage_unavailable`. The SDK gives the transaction an idempotency
-//! token, so its own retry of a commit whose answer was lost does not apply it twice.
+//! Anything else is 503 `storage_unavailable`. Real DynamoDB answers the SDK's retry of a
+//! committed transaction (same `ClientRequestToken`) with success; a server that runs it
+//! again instead finds the record with this delivery's token (above).
+//!
+//! Worst case: conflicts until the budget (1.5 s), one last attempt (3 s, the SDK's operation
+//! timeout) and the stale record's put or a record read (3 s): 7.5 s, within Svix's 15 s.
 
 use super::change::MirrorChange;
-use crate::dedup::{new_token, DynamoDedup, EventIdentity, ExistingRecord, COMPLETED, TAKEABLE};
-use crate::envelope::Event;
-use crate::error::{Outcome, WebhookError};
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use crate::aws::sdk_error_kind;
+use crate::dedup::{CompletedRecord, DynamoDedup, EventIdentity, StoreError};
+use crate::error::WebhookError;
+use crate::event::Event;
+use crate::outcome::Outcome;
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, TransactWriteItem};
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 const CONDITION_FAILED: &str = "ConditionalCheckFailed";
 const CONFLICT: &str = "TransactionConflict";
+
+/// Retries of a conflicted transaction, at most.
+pub const MAX_CONFLICT_RETRIES: u32 = 4;
+/// No retry of a conflicted transaction starts later than this after the first attempt.
+pub const CONFLICT_RETRY_BUDGET: Duration = Duration::from_millis(1500);
+/// The first pause; each next one doubles, up to [`MAX_CONFLICT_PAUSE`].
+const FIRST_CONFLICT_PAUSE: Duration = Duration::from_millis(40);
+const MAX_CONFLICT_PAUSE: Duration = Duration::from_millis(320);
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -57,53 +76,85 @@ impl MirrorStore {
         change: &MirrorChange,
         lease_until_millis: i64,
     ) -> Result<Outcome, WebhookError> {
-        let identity = EventIdentity::of(event);
-        let record =
-            self.dedup
-                .record(&identity.claim(lease_until_millis), COMPLETED, &new_token());
+        let record = self
+            .dedup
+            .completed_record(&EventIdentity::of(event), lease_until_millis);
         let write = change
             .write(&self.contacts_table)
             .map_err(|_| WebhookError::StorageUnavailable)?;
+        let put = self
+            .dedup
+            .transact_put(&record)
+            .map_err(|e| storage_failed(&event.id, "transaction", e))?;
+        let mut retry = ConflictRetry::start();
+        loop {
+            let reasons = match self.transact(&put, &write).await {
+                Ok(()) => return Ok(Outcome::Processed),
+                Err(Transacted::Cancelled(reasons)) => reasons,
+                Err(Transacted::Failed(kind)) => {
+                    return Err(storage_failed(&event.id, "transaction", kind))
+                }
+            };
+            if classify(&reasons) == Cancelled::Conflict {
+                if let Some(pause) = retry.next_pause() {
+                    tokio::time::sleep(pause).await;
+                    continue;
+                }
+                tracing::warn!(event_id = %event.id, retries = retry.retries(), "mirror transaction still conflicting");
+                return Err(WebhookError::InProgress);
+            }
+            return self.cancelled(event, &reasons, &record).await;
+        }
+    }
+
+    /// One attempt at the transaction (the SDK's own retries included).
+    async fn transact(
+        &self,
+        put: &TransactWriteItem,
+        write: &TransactWriteItem,
+    ) -> Result<(), Transacted> {
         let result = self
             .dedup
             .client()
             .transact_write_items()
-            .transact_items(self.record_put(record.clone())?)
-            .transact_items(write)
+            .transact_items(put.clone())
+            .transact_items(write.clone())
             .send()
             .await;
         let err = match result {
-            Ok(_) => return Ok(Outcome::Processed),
+            Ok(_) => return Ok(()),
             Err(e) => e,
         };
         if let SdkError::ServiceError(se) = &err {
             if let TransactWriteItemsError::TransactionCanceledException(cancelled) = se.err() {
-                let reasons = cancelled.cancellation_reasons();
-                return self
-                    .cancelled(event, reasons, record, &identity.key, &identity.fingerprint)
-                    .await;
+                return Err(Transacted::Cancelled(
+                    cancelled.cancellation_reasons().to_vec(),
+                ));
             }
         }
-        Err(unavailable(&event.id, "transaction", &err))
+        Err(Transacted::Failed(StoreError(
+            sdk_error_kind(&err).to_string(),
+        )))
     }
 
     async fn cancelled(
         &self,
         event: &Event<'_>,
         reasons: &[CancellationReason],
-        record: Item,
-        key: &str,
-        fingerprint: &str,
+        record: &CompletedRecord,
     ) -> Result<Outcome, WebhookError> {
         match classify(reasons) {
-            Cancelled::Known(Some(item)) => ExistingRecord::from_item(item).verdict(fingerprint),
-            // DynamoDB returns the record (ALL_OLD); read it if an implementation doesn't.
-            Cancelled::Known(None) => self
-                .read_record(&event.id, key, fingerprint)
-                .await?
-                .verdict(fingerprint),
+            // DynamoDB returns the record (ALL_OLD); it is read back if an implementation doesn't.
+            Cancelled::Known(returned) => {
+                let existing = self
+                    .dedup
+                    .found(record, returned)
+                    .await
+                    .map_err(|e| storage_failed(&event.id, "record read", e))?;
+                record.verdict(&existing, Outcome::Processed)
+            }
             Cancelled::Conflict => Err(WebhookError::InProgress),
-            Cancelled::Stale => self.record_stale(event, record, fingerprint).await,
+            Cancelled::Stale => self.record_stale(event, record).await,
             Cancelled::Failed => {
                 let codes: Vec<&str> = reasons.iter().map(|r| r.code().unwrap_or("None")).collect();
                 tracing::error!(event_id = %event.id, reasons = ?codes, "mirror transaction cancelled");
@@ -116,53 +167,62 @@ impl MirrorStore {
     async fn record_stale(
         &self,
         event: &Event<'_>,
-        record: Item,
-        fingerprint: &str,
+        record: &CompletedRecord,
     ) -> Result<Outcome, WebhookError> {
-        let result = self.dedup.put_if_takeable(record).send().await;
-        let err = match result {
-            Ok(_) => return Ok(Outcome::Stale),
-            Err(e) => e,
-        };
-        if let SdkError::ServiceError(se) = &err {
-            if let PutItemError::ConditionalCheckFailedException(failed) = se.err() {
-                // A concurrent delivery of the same event recorded it first.
-                return existing_or_vanished(failed.item(), fingerprint).verdict(fingerprint);
-            }
+        match self.dedup.put_alone(record).await {
+            Ok(None) => Ok(Outcome::Stale),
+            // Ours (an earlier attempt's answer was lost), or a concurrent delivery of the
+            // same event recorded it first.
+            Ok(Some(existing)) => record.verdict(&existing, Outcome::Stale),
+            // A concurrent delivery's transaction holds the record right now.
+            Err(e) if e.is_transaction_conflict() => Err(WebhookError::InProgress),
+            Err(e) => Err(storage_failed(&event.id, "stale record", e)),
         }
-        Err(unavailable(&event.id, "stale record", &err))
+    }
+}
+
+/// How one attempt at the transaction ended, when it did not commit.
+enum Transacted {
+    Cancelled(Vec<CancellationReason>),
+    Failed(StoreError),
+}
+
+/// The pauses between attempts at a conflicted transaction: 40 ms doubling up to 320 ms, each
+/// jittered to between half and all of it (so that the transactions in conflict do not meet
+/// again), at most [`MAX_CONFLICT_RETRIES`], and none that would start an attempt later than
+/// [`CONFLICT_RETRY_BUDGET`] after the first.
+#[derive(Debug)]
+pub struct ConflictRetry {
+    started: Instant,
+    retries: u32,
+}
+
+impl ConflictRetry {
+    pub fn start() -> Self {
+        ConflictRetry {
+            started: Instant::now(),
+            retries: 0,
+        }
     }
 
-    async fn read_record(
-        &self,
-        event_id: &str,
-        key: &str,
-        fingerprint: &str,
-    ) -> Result<ExistingRecord, WebhookError> {
-        let out = self
-            .dedup
-            .client()
-            .get_item()
-            .table_name(self.dedup.table())
-            .key("pk", AttributeValue::S(key.to_string()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable(event_id, "record read", &e))?;
-        Ok(existing_or_vanished(out.item(), fingerprint))
+    pub fn retries(&self) -> u32 {
+        self.retries
     }
 
-    fn record_put(&self, record: Item) -> Result<TransactWriteItem, WebhookError> {
-        let put = Put::builder()
-            .table_name(self.dedup.table())
-            .set_item(Some(record))
-            .condition_expression(TAKEABLE)
-            .set_expression_attribute_names(Some(DynamoDedup::takeable_names()))
-            .set_expression_attribute_values(Some(DynamoDedup::takeable_values()))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .map_err(|_| WebhookError::StorageUnavailable)?;
-        Ok(TransactWriteItem::builder().put(put).build())
+    /// The pause before the next attempt, or `None` when retrying is over.
+    pub fn next_pause(&mut self) -> Option<Duration> {
+        if self.retries >= MAX_CONFLICT_RETRIES {
+            return None;
+        }
+        let ceiling = FIRST_CONFLICT_PAUSE
+            .saturating_mul(1 << self.retries)
+            .min(MAX_CONFLICT_PAUSE);
+        let pause = ceiling / 2 + (ceiling / 2).mul_f64(rand::random::<f64>());
+        if self.started.elapsed() + pause > CONFLICT_RETRY_BUDGET {
+            return None;
+        }
+        self.retries += 1;
+        Some(pause)
     }
 }
 
@@ -195,31 +255,10 @@ fn classify(reasons: &[CancellationReason]) -> Cancelled<'_> {
     Cancelled::Failed
 }
 
-/// The record found, or, when it vanished meanwhile (expired and swept), one that makes the
-/// delivery answer `in_progress` so that Svix retries it.
-fn existing_or_vanished(item: Option<&Item>, fingerprint: &str) -> ExistingRecord {
-    item.map(ExistingRecord::from_item)
-        .unwrap_or(ExistingRecord {
-            completed: false,
-            fingerprint: Some(fingerprint.to_string()),
-        })
-}
-
-/// Logs a failed DynamoDB call by error code or kind only (a service message could name
-/// attributes of the payload), and answers 503.
-fn unavailable<E, R>(event_id: &str, call: &'static str, err: &SdkError<E, R>) -> WebhookError
-where
-    E: ProvideErrorMetadata,
-{
-    let kind = match err {
-        SdkError::ServiceError(se) => se.err().code().unwrap_or("unknown service error"),
-        SdkError::TimeoutError(_) => "timeout",
-        SdkError::DispatchFailure(_) => "dispatch failure",
-        SdkError::ResponseError(_) => "unreadable response",
-        SdkError::ConstructionFailure(_) => "request construction",
-        _ => "other",
-    };
-    tracing::error!(event_id, call, kind, "mirror storage failed");
+/// Logs a failed DynamoDB call by error code or kind only (see [`sdk_error_kind`]) and
+/// answers 503.
+fn storage_failed(event_id: &str, call: &'static str, err: StoreError) -> WebhookError {
+    tracing::error!(event_id, call, kind = %err.0, "mirror storage failed");
     WebhookError::StorageUnavailable
 }
 
@@ -232,8 +271,32 @@ mod tests {
     }
 
     #[test]
+    fn conflict_retries_are_jittered_doubling_and_bounded() {
+        let mut retry = ConflictRetry::start();
+        let mut total = Duration::ZERO;
+        let mut ceilings = vec![];
+        while let Some(pause) = retry.next_pause() {
+            total += pause;
+            ceilings.push(pause);
+        }
+        assert_eq!(retry.retries(), MAX_CONFLICT_RETRIES);
+        for (pause, ceiling_ms) in ceilings.iter().zip([40u64, 80, 160, 320]) {
+            let ceiling = Duration::from_millis(ceiling_ms);
+            assert!(*pause >= ceiling / 2 && *pause <= ceiling, "{pause:?}");
+        }
+        assert!(total <= Duration::from_millis(600), "{total:?}");
+        assert_eq!(retry.next_pause(), None, "over stays over");
+
+        let mut late = ConflictRetry {
+            started: Instant::now() - CONFLICT_RETRY_BUDGET,
+            retries: 0,
+        };
+        assert_eq!(late.next_pause(), None, "no retry starts past the budget");
+    }
+
+    #[test]
     fn cancellations_are_told_apart_by_item_and_code() {
-        let record = HashMap::from([("state".to_string(), AttributeValue::S(COMPLETED.into()))]);
+        let record = HashMap::from([("any".to_string(), AttributeValue::S("record".into()))]);
         let known = CancellationReason::builder()
             .code(CONDITION_FAILED)
             .set_item(Some(record.clone()))
@@ -268,13 +331,5 @@ mod tests {
         );
         assert_eq!(classify(&[reason("ThrottlingError")]), Cancelled::Failed);
         assert_eq!(classify(&[]), Cancelled::Failed);
-    }
-
-    #[test]
-    fn a_vanished_record_makes_the_delivery_retry() {
-        assert_eq!(
-            existing_or_vanished(None, "f").verdict("f"),
-            Err(WebhookError::InProgress)
-        );
     }
 }

@@ -8,6 +8,7 @@
 //! profile           M   contact.created / contact.updated payload, Engage's field names
 //! profileEventId    S   event that wrote `profile`
 //! profileUpdatedAt  S   when the mirror applied it (RFC 3339, UTC)
+//! profileMessageTime N  when Svix created the message that wrote `profile` (Unix ms), if known
 //! acceptsEmail      M   { value BOOL, changedAt S, changedAtMicros N, eventId S }
 //! acceptsSms        M   (same)
 //! acceptsPostal     M   (same)
@@ -23,6 +24,8 @@ pub const TENANT: &str = "tenant";
 pub const PROFILE: &str = "profile";
 pub const PROFILE_EVENT_ID: &str = "profileEventId";
 pub const PROFILE_UPDATED_AT: &str = "profileUpdatedAt";
+/// The Svix message time of the profile's snapshot: a snapshot from an older message is stale.
+pub const PROFILE_MESSAGE_TIME: &str = "profileMessageTime";
 
 pub const DELETED_AT: &str = "deletedAt";
 pub const DELETION_REASON: &str = "deletionReason";

@@ -4,7 +4,10 @@
 //! The conditions are the ordering rules. Every write but the tombstone requires
 //! `attribute_not_exists(deletedAt)`, so nothing ever writes past a deletion. A preference or
 //! consent applies only when strictly newer (`changedAtMicros`) than the stored one; a null
-//! consent only where none is stored, and any set consent replaces a stored null.
+//! consent only where none is stored, and any set consent replaces a stored null. A
+//! `contact.updated` snapshot with a Svix message time applies unless the stored profile came
+//! from a strictly newer message (`profileMessageTime`); one without applies (arrival order)
+//! and leaves the stored message time as it is.
 
 use super::change::{Effect, MirrorChange, Profile, Tombstone};
 use super::change_time::ChangeTime;
@@ -47,7 +50,16 @@ impl MirrorChange {
                 profile,
                 format!("{NOT_DELETED} AND attribute_not_exists(#profile)"),
             ),
-            Effect::ReplaceProfile(profile) => self.profile(profile, NOT_DELETED.to_string()),
+            Effect::ReplaceProfile(profile) => match profile.message_time {
+                Some(_) => self.profile(
+                    profile,
+                    format!(
+                        "{NOT_DELETED} AND (attribute_not_exists(#messageTime) \
+                         OR #messageTime <= :messageTime)"
+                    ),
+                ),
+                None => self.profile(profile, NOT_DELETED.to_string()),
+            },
             Effect::SetPreference { flag, value, at } => {
                 self.entry(flag, AttributeValue::Bool(*value), at, Rule::Newer)
             }
@@ -95,28 +107,34 @@ impl MirrorChange {
         item
     }
 
+    /// The profile's write; with a message time, that time is stored along (and the
+    /// condition may compare with it).
     fn profile(&self, p: &Profile, condition: String) -> (String, String, Names, Values) {
-        let names = names(&[
+        let mut names = names(&[
             ("#profile", item::PROFILE),
             ("#profileEventId", item::PROFILE_EVENT_ID),
             ("#profileUpdatedAt", item::PROFILE_UPDATED_AT),
             ("#tenant", item::TENANT),
             ("#deletedAt", item::DELETED_AT),
         ]);
-        let values = HashMap::from([
+        let mut values = HashMap::from([
             (":profile".to_string(), AttributeValue::M(p.fields.clone())),
             (":eventId".to_string(), s(&self.event_id)),
             (":appliedAt".to_string(), s(&p.applied_at)),
             (":tenant".to_string(), s(&self.tenant)),
         ]);
-        (
-            "SET #profile = :profile, #profileEventId = :eventId, \
+        let mut set = "SET #profile = :profile, #profileEventId = :eventId, \
              #profileUpdatedAt = :appliedAt, #tenant = :tenant"
-                .to_string(),
-            condition,
-            names,
-            values,
-        )
+            .to_string();
+        if let Some(created) = p.message_time {
+            names.insert("#messageTime".into(), item::PROFILE_MESSAGE_TIME.into());
+            values.insert(
+                ":messageTime".into(),
+                AttributeValue::N(created.millis().to_string()),
+            );
+            set.push_str(", #messageTime = :messageTime");
+        }
+        (set, condition, names, values)
     }
 
     /// A preference or consent entry, written under `rule`.
@@ -181,6 +199,7 @@ fn names(pairs: &[(&str, &str)]) -> Names {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::message_time::MessageTime;
 
     fn change(effect: Effect) -> MirrorChange {
         MirrorChange {
@@ -230,10 +249,17 @@ mod tests {
         let profile = Profile {
             fields: HashMap::new(),
             applied_at: "2026-01-20T15:28:38Z".into(),
+            message_time: None,
+        };
+        let dated = Profile {
+            message_time: Some(MessageTime::from_millis(1_768_922_918_984)),
+            ..profile.clone()
         };
         for effect in [
             Effect::CreateProfile(profile.clone()),
             Effect::ReplaceProfile(profile),
+            Effect::CreateProfile(dated.clone()),
+            Effect::ReplaceProfile(dated),
             Effect::SetPreference {
                 flag: item::ACCEPTS_SMS,
                 value: true,
@@ -294,6 +320,39 @@ mod tests {
             at: at(),
         });
         assert!(set.contains("attribute_type(#entry.#value, :null)"));
+    }
+
+    #[test]
+    fn a_snapshot_from_an_older_message_is_stale_and_one_without_a_time_applies() {
+        let write = |message_time: Option<i64>| {
+            let w = change(Effect::ReplaceProfile(Profile {
+                fields: HashMap::new(),
+                applied_at: "2026-01-20T15:28:38Z".into(),
+                message_time: message_time.map(MessageTime::from_millis),
+            }))
+            .write("t")
+            .unwrap();
+            let u = w.update().unwrap().clone();
+            (
+                u.update_expression().to_string(),
+                u.condition_expression().unwrap().to_string(),
+                u.expression_attribute_values().unwrap().clone(),
+            )
+        };
+        let (set, condition, values) = write(Some(1_768_922_918_984));
+        assert!(set.ends_with(", #messageTime = :messageTime"), "{set}");
+        assert!(
+            condition
+                .ends_with("(attribute_not_exists(#messageTime) OR #messageTime <= :messageTime)"),
+            "equal times fall back to arrival order: {condition}"
+        );
+        assert_eq!(
+            values[":messageTime"],
+            AttributeValue::N("1768922918984".into())
+        );
+        let (set, condition, _) = write(None);
+        assert!(!set.contains("messageTime"), "the stored time stays: {set}");
+        assert_eq!(condition, NOT_DELETED);
     }
 
     #[test]

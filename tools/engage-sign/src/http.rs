@@ -1,7 +1,9 @@
-//! The one HTTP POST the tool makes: rustls with aws-lc-rs (the workspace's TLS stack) and
-//! the platform's root certificates, any status returned as an answer rather than an error.
+//! The request on the wire: the one HTTP POST the tool makes (rustls with aws-lc-rs, the
+//! workspace's TLS stack, and the platform's root certificates; any status is an answer rather
+//! than an error), the same request as a ready `curl` command, and the reason an answer gives.
 
 use crate::SignedHeaders;
+use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,6 +44,34 @@ pub fn post(
         .read_to_string()
         .map_err(|e| format!("reading the answer from {url} failed: {e}"))?;
     Ok(Answer { status, body })
+}
+
+/// The reason of a function's JSON answer (`status` on success, `error` otherwise).
+pub fn answer_reason(body: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(body).ok()?;
+    v.get("status")
+        .or_else(|| v.get("error"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+/// A shell word in single quotes.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// A ready `curl` command for a signed request.
+pub fn curl_command(url: &str, headers: &SignedHeaders, body: &str) -> String {
+    let mut cmd = format!("curl -sS -X POST {}", shell_quote(url));
+    cmd.push_str(" \\\n  -H 'content-type: application/json'");
+    for (name, value) in headers.pairs() {
+        cmd.push_str(&format!(
+            " \\\n  -H {}",
+            shell_quote(&format!("{name}: {value}"))
+        ));
+    }
+    cmd.push_str(&format!(" \\\n  --data-binary {}", shell_quote(body)));
+    cmd
 }
 
 fn tls_config() -> Result<ureq::tls::TlsConfig, String> {
@@ -108,11 +138,14 @@ mod tests {
     }
 
     fn headers() -> SignedHeaders {
-        SignedHeaders {
-            msg_id: "msg_abc".into(),
-            timestamp: 1700000000,
-            signature: "v1,c2ln".into(),
-        }
+        crate::sign(
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "msg_abc",
+            1700000000,
+            "{}",
+            false,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -127,14 +160,15 @@ mod tests {
             seen.starts_with("POST /lambda-url/loyalty/ HTTP/1.1\r\n"),
             "{seen}"
         );
+        let signature = format!("svix-signature: {}", headers().signature());
         for h in [
             "svix-id: msg_abc",
             "svix-timestamp: 1700000000",
-            "svix-signature: v1,c2ln",
+            signature.as_str(),
             "content-type: application/json",
         ] {
             assert!(
-                seen.to_ascii_lowercase().contains(h),
+                seen.to_ascii_lowercase().contains(&h.to_ascii_lowercase()),
                 "{h} missing in {seen}"
             );
         }
@@ -170,5 +204,33 @@ mod tests {
         let url = format!("http://{}/", listener.local_addr().unwrap());
         drop(listener);
         assert!(post(&url, &headers(), "{}", Duration::from_secs(5)).is_err());
+    }
+
+    #[test]
+    fn curl_commands_quote_the_body() {
+        let h = crate::sign(
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "msg_1",
+            5,
+            "{}",
+            false,
+        )
+        .unwrap();
+        let cmd = curl_command("http://h/", &h, r#"{"a":"it's"}"#);
+        assert!(cmd.contains(r#"--data-binary '{"a":"it'\''s"}'"#), "{cmd}");
+        assert!(cmd.contains("-H 'svix-timestamp: 5'"));
+    }
+
+    #[test]
+    fn reasons_are_read_from_either_field() {
+        assert_eq!(
+            answer_reason(r#"{"status":"processed","message":"m"}"#).as_deref(),
+            Some("processed")
+        );
+        assert_eq!(
+            answer_reason(r#"{"error":"invalid_signature"}"#).as_deref(),
+            Some("invalid_signature")
+        );
+        assert_eq!(answer_reason("Internal Server Error"), None);
     }
 }

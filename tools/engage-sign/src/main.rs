@@ -5,194 +5,181 @@
 //!
 //! Run `engage-sign help` for everything.
 
+use clap::{Args, Parser, Subcommand};
+use engage_sign::http::Answer;
 use engage_sign::{
     answer_reason, curl_command, env_json, find_root, new_msg_id, now_seconds, parse_env_file,
-    prepare, read_envelopes, sample_events, sign, Options, Secrets,
+    prepare, read_envelopes, sample_events, sign, Options, Prepared, SampleEvent, Secrets,
+    SignedHeaders,
 };
-use engage_webhooks::crypto::{PayloadCipher, PayloadKey};
+use engage_webhooks::{PayloadCipher, PayloadKey};
+use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-const HELP: &str = "\
-engage-sign: signs Engage webhook envelopes the way Svix does, and encrypts payloads the way
-Engage does, with the test settings of events/local.env unless told otherwise.
+/// Signs Engage webhook envelopes the way Svix does, and encrypts payloads the way Engage
+/// does, with the test settings of events/local.env unless told otherwise.
+#[derive(Parser)]
+#[command(
+    name = "engage-sign",
+    version,
+    arg_required_else_help = true,
+    args_override_self = true,
+    flatten_help = true,
+    after_help = AFTER_HELP
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-USAGE
-  engage-sign resign [--root DIR]
-      Rewrites events/sam/: for every envelope in events/envelopes/ a `sam local invoke` event
-      (API Gateway HTTP API v2 shape, POST /webhooks/<family>) signed now, plaintext, and
-      <type>.encrypted.json with the payload encrypted (own event id: <id>-encrypted). Also
-      rewrites events/env.json. Signatures are valid for 5 minutes: run it again to refresh.
-      Always uses events/local.env (the settings of events/env.json), never the environment.
+const AFTER_HELP: &str = "\
+Defaults: --secret is the first entry of $ENGAGE_SIGNING_SECRETS, --key the first of
+$ENGAGE_PAYLOAD_KEYS; where unset, the values in events/local.env.
 
-  engage-sign send <envelope.json | -> [OPTIONS]
-      Signs one envelope (minified: whitespace between tokens removed, every token byte for
-      byte) and prints the request, or POSTs it with --url and prints the answer.
+Exit status: 0 printed, or a 2xx answer; 1 a non-2xx answer; 2 bad usage or input; 3 the POST
+failed.";
 
-SEND OPTIONS
-  --url URL            POST to URL (Function URL, HTTP API route, or cargo lambda watch's
-                       http://127.0.0.1:<port>/lambda-url/<function>/) and print the answer
-  --base-url BASE      POST to BASE/<family of the event type>, e.g. the HTTP API's
-                       https://<api>/webhooks or http://127.0.0.1:<port>/lambda-url
-  --curl               print a ready curl command (to --url, else to $URL) instead
-  --json               print one JSON line (eventType, eventId, status, reason, ...) for scripts
-  --encrypt CIPHER     encrypt the payload: aes-256-gcm or aes-256-cbc (sets isEncrypted true)
-  --key KEY            payload key (32 characters of a-z, A-Z, 0-9)
-  --secret whsec_...   signing secret
-  --event-id ID        replace the envelope's event id (eventId, or id where it uses that)
-  --msg-id ID          svix-id (default: a fresh msg_... id)
-  --timestamp SECS     svix-timestamp in Unix seconds (default: now)
-  --bad-signature      sign with a random secret instead (the answer must be 401)
-  --timeout SECS       give up on the POST after SECS seconds (default 30)
+#[derive(Subcommand)]
+enum Command {
+    /// Rewrites events/sam/ and events/env.json with sample events signed now
+    ///
+    /// For every envelope in events/envelopes/ a `sam local invoke` event (API Gateway HTTP
+    /// API v2 shape, POST /webhooks/<family>) signed now, plaintext, and
+    /// <type>.encrypted.json with the payload encrypted (own event id: <id>-encrypted). Also
+    /// rewrites events/env.json. Signatures are valid for 5 minutes: run it again to refresh.
+    /// Always uses events/local.env (the settings of events/env.json), never the environment.
+    Resign(ResignArgs),
+    /// Signs one envelope and prints the request, or POSTs it with --url and prints the answer
+    ///
+    /// The envelope is minified (whitespace between tokens removed, every token byte for
+    /// byte), optionally given another event id and an encrypted payload, then signed.
+    Send(SendArgs),
+}
 
-  Defaults: --secret is the first entry of $ENGAGE_SIGNING_SECRETS, --key the first of
-  $ENGAGE_PAYLOAD_KEYS; where unset, the values in events/local.env.
+#[derive(Args)]
+struct ResignArgs {
+    /// The repository root (default: the nearest directory holding events/local.env)
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+}
 
-EXIT STATUS
-  0 printed, or a 2xx answer; 1 a non-2xx answer; 2 bad usage or input; 3 the POST failed.
-";
+#[derive(Args)]
+struct SendArgs {
+    /// The envelope file, or - for standard input
+    #[arg(value_name = "envelope.json | -")]
+    envelope: String,
+    /// POST to URL (Function URL, HTTP API route, or cargo lambda watch's
+    /// http://127.0.0.1:<port>/lambda-url/<function>/) and print the answer
+    #[arg(long, value_name = "URL", conflicts_with = "base_url")]
+    url: Option<String>,
+    /// POST to BASE/<family of the event type>, e.g. the HTTP API's https://<api>/webhooks
+    /// or http://127.0.0.1:<port>/lambda-url
+    #[arg(long, value_name = "BASE")]
+    base_url: Option<String>,
+    /// Print a ready curl command (to --url, else to $URL) instead
+    #[arg(long)]
+    curl: bool,
+    /// Print one JSON line (eventType, eventId, status, reason, ...) for scripts
+    #[arg(long)]
+    json: bool,
+    /// Encrypt the payload: aes-256-gcm or aes-256-cbc (sets isEncrypted true)
+    #[arg(long, value_name = "CIPHER")]
+    encrypt: Option<PayloadCipher>,
+    /// Payload key (32 characters of a-z, A-Z, 0-9)
+    #[arg(long, value_name = "KEY")]
+    key: Option<String>,
+    /// Signing secret
+    #[arg(long, value_name = "whsec_...")]
+    secret: Option<String>,
+    /// Replace the envelope's event id (eventId, or id where it uses that)
+    #[arg(long, value_name = "ID")]
+    event_id: Option<String>,
+    /// The svix-id (default: a fresh msg_... id)
+    #[arg(long, value_name = "ID")]
+    msg_id: Option<String>,
+    /// The svix-timestamp in Unix seconds (default: now)
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
+    timestamp: Option<i64>,
+    /// Sign with a random secret instead (the answer must be 401)
+    #[arg(long)]
+    bad_signature: bool,
+    /// Give up on the POST after SECS seconds
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    timeout: u64,
+    /// The repository root, for events/local.env (default: the nearest directory holding it)
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("resign") => resign(&args[1..]),
-        Some("send") => send(&args[1..]),
-        Some("help" | "-h" | "--help") | None => {
-            print!("{HELP}");
-            return if args.is_empty() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
-        Some(other) => Err(Failure::Usage(format!("unknown command {other:?}"))),
+    let result = match Cli::parse().command {
+        Command::Resign(args) => resign(args),
+        Command::Send(args) => send(args),
     };
-    match result {
-        Ok(code) => code,
-        Err(Failure::Usage(msg)) => {
-            eprintln!("engage-sign: {msg}\nRun `engage-sign help` for usage.");
-            ExitCode::from(2)
-        }
-        Err(Failure::Input(msg)) => {
-            eprintln!("engage-sign: {msg}");
-            ExitCode::from(2)
-        }
-        Err(Failure::Transport(msg)) => {
-            eprintln!("engage-sign: {msg}");
-            ExitCode::from(3)
-        }
-    }
-}
-
-enum Failure {
-    Usage(String),
-    Input(String),
-    Transport(String),
-}
-
-/// `--name value` / `--name=value` options and bare words, in order.
-struct Args {
-    options: BTreeMap<String, Option<String>>,
-    positional: Vec<String>,
-}
-
-fn parse_args(args: &[String], with_value: &[&str], flags: &[&str]) -> Result<Args, Failure> {
-    let mut options = BTreeMap::new();
-    let mut positional = Vec::new();
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        if arg == "-" || !arg.starts_with('-') {
-            positional.push(arg.clone());
-            continue;
-        }
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) => (n, Some(v.to_string())),
-            None => (arg.as_str(), None),
+    result.unwrap_or_else(|failure| {
+        let (code, msg) = match failure {
+            Failure::Input(msg) => (2, msg),
+            Failure::Transport(msg) => (3, msg),
         };
-        let name = name.trim_start_matches('-');
-        if with_value.contains(&name) {
-            let value = match inline {
-                Some(v) => v,
-                None => it
-                    .next()
-                    .cloned()
-                    .ok_or_else(|| Failure::Usage(format!("--{name} needs a value")))?,
-            };
-            options.insert(name.to_string(), Some(value));
-        } else if flags.contains(&name) && inline.is_none() {
-            options.insert(name.to_string(), None);
-        } else {
-            return Err(Failure::Usage(format!("unknown option {arg}")));
-        }
-    }
-    Ok(Args {
-        options,
-        positional,
+        eprintln!("engage-sign: {msg}");
+        ExitCode::from(code)
     })
 }
 
-impl Args {
-    fn value(&self, name: &str) -> Option<&str> {
-        self.options.get(name).and_then(|v| v.as_deref())
-    }
-    fn flag(&self, name: &str) -> bool {
-        self.options.contains_key(name)
-    }
+/// Why a command failed (bad usage is clap's, exit status 2).
+enum Failure {
+    /// A file, setting or value could not be used: exit status 2.
+    Input(String),
+    /// The POST could not be made: exit status 3.
+    Transport(String),
 }
 
-fn root(args: &Args) -> PathBuf {
-    match args.value("root") {
-        Some(dir) => PathBuf::from(dir),
-        None => find_root(&std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))),
-    }
+/// Turns an error into an input failure that names what it concerns.
+fn input<E: std::fmt::Display>(context: impl std::fmt::Display) -> impl Fn(E) -> Failure {
+    move |e| Failure::Input(format!("{context}: {e}"))
 }
 
-fn local_env(root: &Path) -> Result<BTreeMap<String, String>, Failure> {
-    let path = root.join("events/local.env");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(parse_env_file(&text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
-        Err(e) => Err(Failure::Input(format!("{}: {e}", path.display()))),
-    }
-}
-
-fn resign(args: &[String]) -> Result<ExitCode, Failure> {
-    let args = parse_args(args, &["root"], &[])?;
-    if !args.positional.is_empty() {
-        return Err(Failure::Usage("resign takes no arguments".into()));
-    }
-    let root = root(&args);
+/// Reads the sample envelopes and events/local.env, signs one event of each kind now and
+/// writes them to events/sam/ (dropping events of envelopes that no longer exist), rewrites
+/// events/env.json and lists what it wrote.
+fn resign(args: ResignArgs) -> Result<ExitCode, Failure> {
+    let root = root(args.root);
     let file = local_env(&root)?;
     let secrets = Secrets::from_file(&file).map_err(Failure::Input)?;
     let envelopes = read_envelopes(&root.join("events/envelopes")).map_err(Failure::Input)?;
-    let template_path = root.join("events/requests/apigw-http-v2.json");
-    let template = std::fs::read_to_string(&template_path)
-        .map_err(|e| Failure::Input(format!("{}: {e}", template_path.display())))?;
+    let template = read(&root.join("events/requests/apigw-http-v2.json"))?;
     let events = sample_events(&envelopes, &template, &secrets).map_err(Failure::Input)?;
 
     let out_dir = root.join("events/sam");
-    std::fs::create_dir_all(&out_dir)
-        .map_err(|e| Failure::Input(format!("{}: {e}", out_dir.display())))?;
-    // Drop events of envelopes that no longer exist.
-    if let Ok(entries) = std::fs::read_dir(&out_dir) {
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().to_string();
-            if name.ends_with(".json") && !events.iter().any(|e| e.file_name == name) {
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
-    }
+    std::fs::create_dir_all(&out_dir).map_err(input(out_dir.display()))?;
+    drop_stale_events(&out_dir, &events);
     for event in &events {
-        let path = out_dir.join(&event.file_name);
-        std::fs::write(&path, &event.json)
-            .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?;
+        write(&out_dir.join(&event.file_name), &event.json)?;
     }
     let env_path = root.join("events/env.json");
-    std::fs::write(&env_path, env_json(&file).map_err(Failure::Input)?)
-        .map_err(|e| Failure::Input(format!("{}: {e}", env_path.display())))?;
+    write(&env_path, &env_json(&file).map_err(Failure::Input)?)?;
+    print_written(&events, &out_dir, &env_path);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Removes the `*.json` files of `dir` that are none of `events`.
+fn drop_stale_events(dir: &Path, events: &[SampleEvent]) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if name.ends_with(".json") && !events.iter().any(|e| e.file_name == name) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+fn print_written(events: &[SampleEvent], out_dir: &Path, env_path: &Path) {
     // A closed stdout (`| head`) must not turn a finished job into a panic.
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(
@@ -202,7 +189,7 @@ fn resign(args: &[String]) -> Result<ExitCode, Failure> {
         out_dir.display(),
         env_path.display()
     );
-    for e in &events {
+    for e in events {
         let kind = if e.encrypted {
             "encrypted"
         } else {
@@ -215,160 +202,52 @@ fn resign(args: &[String]) -> Result<ExitCode, Failure> {
             e.family.as_str()
         );
     }
+}
+
+/// Prepares the envelope (event id, encryption), signs it, then prints it as a curl command,
+/// prints the request, or POSTs it and prints the answer.
+fn send(args: SendArgs) -> Result<ExitCode, Failure> {
+    let envelope = read_envelope(&args.envelope)?;
+    let file = local_env(&root(args.root.clone()))?;
+    let settings = Secrets::resolve(|k| std::env::var(k).ok(), &file);
+    let secret = signing_secret(&args, &settings)?;
+    let options = Options {
+        event_id: args.event_id.clone(),
+        encrypt: encryption(&args, settings.as_ref().ok())?,
+    };
+    let prepared = prepare(&envelope, &options).map_err(input(&args.envelope))?;
+    let msg_id = args.msg_id.clone().unwrap_or_else(new_msg_id);
+    let timestamp = args.timestamp.unwrap_or_else(now_seconds);
+    let headers = sign(
+        &secret,
+        &msg_id,
+        timestamp,
+        &prepared.body,
+        args.bad_signature,
+    )
+    .map_err(input("--secret"))?;
+    match (args.curl, target_url(&args, &prepared)?) {
+        (true, url) => {
+            let url = url.as_deref().unwrap_or("${URL:?set URL}");
+            println!("{}", curl_command(url, &headers, &prepared.body));
+        }
+        (false, None) => print_request(&prepared, &headers, args.json),
+        (false, Some(url)) => return post(&prepared, &headers, &url, &args),
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-fn send(args: &[String]) -> Result<ExitCode, Failure> {
-    let args = parse_args(
-        args,
-        &[
-            "url",
-            "base-url",
-            "encrypt",
-            "key",
-            "secret",
-            "event-id",
-            "msg-id",
-            "timestamp",
-            "timeout",
-            "root",
-        ],
-        &["bad-signature", "curl", "json"],
-    )?;
-    let [envelope_path] = args.positional.as_slice() else {
-        return Err(Failure::Usage(
-            "send needs exactly one envelope file".into(),
-        ));
-    };
-    let envelope = if envelope_path == "-" {
-        std::io::read_to_string(std::io::stdin())
-            .map_err(|e| Failure::Input(format!("stdin: {e}")))?
-    } else {
-        std::fs::read_to_string(envelope_path)
-            .map_err(|e| Failure::Input(format!("{envelope_path}: {e}")))?
-    };
-
-    let file = local_env(&root(&args))?;
-    let env = Secrets::resolve(|k| std::env::var(k).ok(), &file);
-    let secret = match args.value("secret") {
-        Some(s) => s.to_string(),
-        None => env
-            .as_ref()
-            .map_err(|e| Failure::Input(e.clone()))?
-            .signing_secret
-            .clone(),
-    };
-    let mut options = Options {
-        event_id: args.value("event-id").map(str::to_string),
-        encrypt: None,
-    };
-    if let Some(cipher) = args.value("encrypt") {
-        let cipher: PayloadCipher = cipher
-            .parse()
-            .map_err(|e| Failure::Usage(format!("--encrypt: {e}")))?;
-        let key = match args.value("key") {
-            Some(k) => k.to_string(),
-            None => env
-                .as_ref()
-                .ok()
-                .and_then(|s| s.payload_key.clone())
-                .ok_or_else(|| {
-                    Failure::Input("no payload key: set ENGAGE_PAYLOAD_KEYS or pass --key".into())
-                })?,
-        };
-        let key = PayloadKey::parse(&key).map_err(|e| Failure::Input(format!("--key: {e}")))?;
-        options.encrypt = Some((cipher, key));
-    }
-    let prepared = prepare(&envelope, &options)
-        .map_err(|e| Failure::Input(format!("{envelope_path}: {e}")))?;
-    let timestamp = match args.value("timestamp") {
-        Some(t) => t
-            .parse()
-            .map_err(|_| Failure::Usage("--timestamp must be Unix seconds".into()))?,
-        None => now_seconds(),
-    };
-    let msg_id = args
-        .value("msg-id")
-        .map(str::to_string)
-        .unwrap_or_else(new_msg_id);
-    let bad = args.flag("bad-signature");
-    let headers = sign(&secret, &msg_id, timestamp, &prepared.body, bad)
-        .map_err(|e| Failure::Input(format!("--secret: {e}")))?;
-
-    let url = match (args.value("url"), args.value("base-url")) {
-        (Some(_), Some(_)) => {
-            return Err(Failure::Usage("give --url or --base-url, not both".into()))
-        }
-        (Some(url), None) => Some(url.to_string()),
-        (None, Some(base)) => {
-            let family = prepared.family.ok_or_else(|| {
-                Failure::Input(format!(
-                    "--base-url: no function handles event type {:?}; use --url",
-                    prepared.event_type
-                ))
-            })?;
-            Some(format!("{}/{family}", base.trim_end_matches('/')))
-        }
-        (None, None) => None,
-    };
-    let url = url.as_deref();
-    if args.flag("curl") {
-        println!(
-            "{}",
-            curl_command(url.unwrap_or("${URL:?set URL}"), &headers, &prepared.body)
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    let Some(url) = url else {
-        if args.flag("json") {
-            let mut line = describe(&prepared);
-            line.insert(
-                "headers".into(),
-                serde_json::json!(headers
-                    .pairs()
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.clone()))
-                    .collect::<BTreeMap<_, _>>()),
-            );
-            line.insert("body".into(), prepared.body.clone().into());
-            println!("{}", serde_json::Value::Object(line));
-        } else {
-            for (name, value) in headers.pairs() {
-                println!("{name}: {value}");
-            }
-            println!("content-type: application/json\n\n{}", prepared.body);
-        }
-        return Ok(ExitCode::SUCCESS);
-    };
-
-    let timeout = match args.value("timeout") {
-        Some(t) => t
-            .parse()
-            .map_err(|_| Failure::Usage("--timeout must be seconds".into()))?,
-        None => 30,
-    };
-    let answer =
-        engage_sign::http::post(url, &headers, &prepared.body, Duration::from_secs(timeout))
-            .map_err(Failure::Transport)?;
-    let reason = answer_reason(&answer.body);
-    if args.flag("json") {
-        let mut line = describe(&prepared);
-        for (key, value) in [
-            ("badSignature", serde_json::json!(bad)),
-            ("svixId", serde_json::json!(headers.msg_id)),
-            ("url", serde_json::json!(url)),
-            ("status", serde_json::json!(answer.status)),
-            ("reason", serde_json::json!(reason)),
-            ("answer", serde_json::json!(answer.body)),
-        ] {
-            line.insert(key.into(), value);
-        }
-        let line = serde_json::Value::Object(line);
-        println!("{line}");
-    } else {
-        println!("HTTP {}", answer.status);
-        println!("{}", answer.body);
-    }
+/// POSTs the signed request and prints the answer; a non-2xx answer is exit status 1.
+fn post(
+    prepared: &Prepared,
+    headers: &SignedHeaders,
+    url: &str,
+    args: &SendArgs,
+) -> Result<ExitCode, Failure> {
+    let timeout = Duration::from_secs(args.timeout);
+    let answer = engage_sign::http::post(url, headers, &prepared.body, timeout)
+        .map_err(Failure::Transport)?;
+    print_answer(prepared, headers, url, &answer, args);
     Ok(if (200..300).contains(&answer.status) {
         ExitCode::SUCCESS
     } else {
@@ -376,15 +255,133 @@ fn send(args: &[String]) -> Result<ExitCode, Failure> {
     })
 }
 
-/// What `--json` says of every request: the event it carries.
-fn describe(prepared: &engage_sign::Prepared) -> serde_json::Map<String, serde_json::Value> {
-    let serde_json::Value::Object(map) = serde_json::json!({
-        "eventType": prepared.event_type,
-        "eventId": prepared.event_id,
-        "family": prepared.family.map(|f| f.as_str()),
-        "encrypted": prepared.encrypted,
-    }) else {
-        unreachable!("json! of an object literal is an object")
+/// `--secret`, else the first signing secret of the environment or events/local.env.
+fn signing_secret(args: &SendArgs, settings: &Result<Secrets, String>) -> Result<String, Failure> {
+    match (&args.secret, settings) {
+        (Some(secret), _) => Ok(secret.clone()),
+        (None, Ok(settings)) => Ok(settings.signing_secret.clone()),
+        (None, Err(e)) => Err(Failure::Input(e.clone())),
+    }
+}
+
+/// The envelope's text, from the file or, for `-`, from standard input.
+fn read_envelope(path: &str) -> Result<String, Failure> {
+    if path == "-" {
+        std::io::read_to_string(std::io::stdin()).map_err(|e| Failure::Input(format!("stdin: {e}")))
+    } else {
+        std::fs::read_to_string(path).map_err(|e| Failure::Input(format!("{path}: {e}")))
+    }
+}
+
+/// The cipher and key of `--encrypt`: the key from `--key`, else the settings.
+fn encryption(
+    args: &SendArgs,
+    env: Option<&Secrets>,
+) -> Result<Option<(PayloadCipher, PayloadKey)>, Failure> {
+    let Some(cipher) = args.encrypt else {
+        return Ok(None);
     };
+    let key = args
+        .key
+        .clone()
+        .or_else(|| env.and_then(|s| s.payload_key.clone()))
+        .ok_or_else(|| {
+            Failure::Input("no payload key: set ENGAGE_PAYLOAD_KEYS or pass --key".into())
+        })?;
+    let key = PayloadKey::parse(&key).map_err(input("--key"))?;
+    Ok(Some((cipher, key)))
+}
+
+/// Where to POST: `--url`, or `--base-url` plus the family of the event type.
+fn target_url(args: &SendArgs, prepared: &Prepared) -> Result<Option<String>, Failure> {
+    if let Some(url) = &args.url {
+        return Ok(Some(url.clone()));
+    }
+    let Some(base) = &args.base_url else {
+        return Ok(None);
+    };
+    let family = prepared.family.ok_or_else(|| {
+        Failure::Input(format!(
+            "--base-url: no function handles event type {:?}; use --url",
+            prepared.event_type
+        ))
+    })?;
+    Ok(Some(format!("{}/{family}", base.trim_end_matches('/'))))
+}
+
+/// The signed request, as one JSON line (`--json`) or as headers and body.
+fn print_request(prepared: &Prepared, headers: &SignedHeaders, as_json: bool) {
+    if as_json {
+        let mut line = describe(prepared);
+        let pairs: BTreeMap<String, String> = headers.pairs().into_iter().collect();
+        line.insert("headers".into(), json!(pairs));
+        line.insert("body".into(), prepared.body.clone().into());
+        println!("{}", Value::Object(line));
+    } else {
+        for (name, value) in headers.pairs() {
+            println!("{name}: {value}");
+        }
+        println!("content-type: application/json\n\n{}", prepared.body);
+    }
+}
+
+/// The function's answer, as one JSON line (`--json`) or as status line and body.
+fn print_answer(
+    prepared: &Prepared,
+    headers: &SignedHeaders,
+    url: &str,
+    answer: &Answer,
+    args: &SendArgs,
+) {
+    if args.json {
+        let mut line = describe(prepared);
+        for (key, value) in [
+            ("badSignature", json!(args.bad_signature)),
+            ("svixId", json!(headers.msg_id())),
+            ("url", json!(url)),
+            ("status", json!(answer.status)),
+            ("reason", json!(answer_reason(&answer.body))),
+            ("answer", json!(answer.body)),
+        ] {
+            line.insert(key.into(), value);
+        }
+        println!("{}", Value::Object(line));
+    } else {
+        println!("HTTP {}", answer.status);
+        println!("{}", answer.body);
+    }
+}
+
+/// What `--json` says of every request: the event it carries.
+fn describe(prepared: &Prepared) -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert("eventType".into(), json!(prepared.event_type));
+    map.insert("eventId".into(), json!(prepared.event_id));
+    map.insert("family".into(), json!(prepared.family.map(|f| f.as_str())));
+    map.insert("encrypted".into(), json!(prepared.encrypted));
     map
+}
+
+fn root(given: Option<PathBuf>) -> PathBuf {
+    given.unwrap_or_else(|| {
+        find_root(&std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")))
+    })
+}
+
+/// `events/local.env` under `root`, empty when there is none.
+fn local_env(root: &Path) -> Result<BTreeMap<String, String>, Failure> {
+    let path = root.join("events/local.env");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(parse_env_file(&text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+        Err(e) => Err(Failure::Input(format!("{}: {e}", path.display()))),
+    }
+}
+
+fn read(path: &Path) -> Result<String, Failure> {
+    std::fs::read_to_string(path).map_err(|e| Failure::Input(format!("{}: {e}", path.display())))
+}
+
+fn write(path: &Path, text: &str) -> Result<(), Failure> {
+    std::fs::write(path, text).map_err(|e| Failure::Input(format!("{}: {e}", path.display())))
 }

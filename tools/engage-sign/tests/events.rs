@@ -6,9 +6,7 @@ use engage_sign::{
     sign, Options, Secrets, FAMILIES,
 };
 use engage_testkit::{receiver, repo_root, PAYLOAD_KEY, SIGNING_SECRET};
-use engage_webhooks::crypto::{PayloadCipher, PayloadKey};
-use engage_webhooks::receiver::Received;
-use engage_webhooks::{EventType, Family, WebhookError};
+use engage_webhooks::{EventType, Family, PayloadCipher, PayloadKey, Received, WebhookError};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -176,7 +174,7 @@ fn the_committed_sample_events_are_consistent() {
             let stale = "is out of date: run `cargo run -p engage-sign -- resign`";
             assert_eq!(
                 h["svix-signature"].as_str(),
-                Some(expected.signature.as_str()),
+                Some(expected.signature()),
                 "events/sam/{file} {stale}"
             );
             let sent = prepare(body, &Options::default()).unwrap();
@@ -264,7 +262,7 @@ fn the_cli_prints_a_verifiable_request() {
         .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
         .collect();
     let req = engage_testkit::request(engage_testkit::Shape::ApiGatewayHttp, body, &headers);
-    let secrets = engage_webhooks::config::EngageSecrets {
+    let secrets = engage_webhooks::EngageSecrets {
         signing_secrets: other_secret.into(),
         payload_keys: Some(PAYLOAD_KEY.into()),
     };
@@ -297,10 +295,5 @@ fn function_url_request(body: &str, bad: bool) -> lambda_http::Request {
         bad,
     )
     .unwrap();
-    let headers: Vec<(String, String)> = signed
-        .pairs()
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
-    engage_testkit::request(engage_testkit::Shape::FunctionUrl, body, &headers)
+    engage_testkit::request(engage_testkit::Shape::FunctionUrl, body, &signed.pairs())
 }

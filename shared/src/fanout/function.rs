@@ -1,15 +1,19 @@
-//! A fan-out function (loyalty, promotion): verify, decrypt, validate, then send each event
-//! to the family's queue exactly once.
+//! A fan-out function (loyalty, promotion): verify, decrypt, validate (the payload's model, and
+//! that SQS can take its message), then send each event to the family's queue exactly once.
 
+use super::publisher::SqsPublisher;
+use super::send_once::send_once;
+use super::sendable::check_sendable;
+use crate::answer::handle_with;
+use crate::clock::lease_until_millis;
 use crate::cold_start::ColdStart;
 use crate::config::{ConfigError, Settings};
 use crate::dedup::DynamoDedup;
-use crate::envelope::Event;
 use crate::error::WebhookError;
-use crate::event::{EventType, Family};
-use crate::fanout::{send_once, SqsPublisher};
+use crate::event::{Event, EventType, Family};
+use crate::function::WebhookFunction;
 use crate::model;
-use crate::receiver::{handle_with, lease_until_millis, Receiver};
+use crate::pipeline::Receiver;
 use lambda_http::{Body, Request, Response};
 
 pub struct FanOutFunction {
@@ -30,17 +34,29 @@ impl FanOutFunction {
     /// Everything built once at cold start, from the environment (and Secrets Manager when
     /// `ENGAGE_SECRETS_ARN` is set). `queue_var` names the family's queue URL setting.
     pub async fn from_env(family: Family, queue_var: &'static str) -> Result<Self, ConfigError> {
-        let settings = Settings::from_env();
+        FanOutFunction::from_settings(family, queue_var, &Settings::from_env()).await
+    }
+
+    /// [`FanOutFunction::from_env`] with the settings read from `settings` (tests give a map).
+    pub async fn from_settings<F: Fn(&str) -> Option<String>>(
+        family: Family,
+        queue_var: &'static str,
+        settings: &Settings<F>,
+    ) -> Result<Self, ConfigError> {
         let queue_url = settings.required(queue_var)?;
-        let base = ColdStart::load(family, &settings).await?;
+        let base = ColdStart::load(family, settings).await?;
         let queue = SqsPublisher::new(aws_sdk_sqs::Client::new(&base.sdk), queue_url);
         Ok(FanOutFunction::new(base.receiver, base.dedup, queue))
     }
+}
 
-    pub async fn handle(&self, req: Request) -> Response<Body> {
+impl WebhookFunction for FanOutFunction {
+    async fn handle(&self, req: Request) -> Response<Body> {
         let lease = lease_until_millis(&req);
         handle_with(&self.receiver, &req, async |event: &Event<'_>| {
             let contact_id = validated_contact_id(event)?;
+            // Before the claim: an event SQS can never take is refused, not retried for 27 h.
+            check_sendable(event, contact_id.as_deref())?;
             send_once(
                 &self.dedup,
                 &self.queue,
@@ -51,6 +67,10 @@ impl FanOutFunction {
             .await
         })
         .await
+    }
+
+    fn family(&self) -> Family {
+        self.receiver.family()
     }
 }
 

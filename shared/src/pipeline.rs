@@ -1,22 +1,20 @@
-//! The HTTP contract shared by every function: method, size, signature, envelope, routing
-//! and decryption, in that order, as a pure function of the request's parts.
+//! The request pipeline shared by every function, as a pure function of the request's parts,
+//! ending in an [`Event`] (or an unknown type to acknowledge). The checks run in the
+//! contract's order: method, size, source IP, custom header, UTF-8 body, signature, envelope,
+//! tenant, routing, decryption. Everything before the signature is cheap and reads only what
+//! AWS and the headers give; nothing is parsed before the signature is verified. The answer
+//! is [`crate::answer`]'s.
 
 use crate::config::{ConfigError, EngageSecrets};
+use crate::contract::MAX_BODY_BYTES;
 use crate::crypto::{PayloadCipher, PayloadDecryptor};
-use crate::envelope::{Envelope, Event};
-use crate::error::{Outcome, WebhookError};
-use crate::event::{EventType, Family};
+use crate::envelope::Envelope;
+use crate::error::WebhookError;
+use crate::event::{Event, EventType, Family};
+use crate::security::{source_ip, Guards};
 use crate::signature::{delivery_id, delivery_timestamp, SignatureVerifier};
 use http::{HeaderMap, Method};
-use lambda_http::{Body, Request, RequestExt, Response};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// Larger bodies are refused (413) before the signature is even computed.
-pub const MAX_BODY_BYTES: usize = 1 << 20;
-
-/// How long an IN_PROGRESS claim stays another delivery's when the invocation's deadline is
-/// unknown (tests, or a runtime without one): longer than Svix's 15 s request timeout.
-pub const DEFAULT_LEASE: Duration = Duration::from_secs(20);
+use lambda_http::Request;
 
 /// Everything a family needs to turn a request into an [`Event`], built once at cold start.
 #[derive(Debug)]
@@ -24,6 +22,7 @@ pub struct Receiver {
     family: Family,
     verifier: SignatureVerifier,
     decryptor: Option<PayloadDecryptor>,
+    guards: Guards,
 }
 
 /// What a verified request turned out to be.
@@ -45,7 +44,13 @@ impl Receiver {
             family,
             verifier,
             decryptor,
+            guards: Guards::default(),
         }
+    }
+
+    /// The same receiver with the source-IP lock, custom header and tenant lock of `guards`.
+    pub fn with_guards(self, guards: Guards) -> Self {
+        Receiver { guards, ..self }
     }
 
     pub fn from_secrets(
@@ -64,14 +69,34 @@ impl Receiver {
         self.family
     }
 
+    /// The request's client address is the event's `requestContext` `sourceIp` (never a
+    /// header).
     pub fn receive<'a>(&self, req: &'a Request) -> Result<Received<'a>, WebhookError> {
-        self.receive_parts(req.method(), req.headers(), req.body().as_ref())
+        self.receive_from(
+            source_ip(req),
+            req.method(),
+            req.headers(),
+            req.body().as_ref(),
+        )
     }
 
-    /// The contract over bytes. The signature is checked over the raw body before anything
-    /// is parsed; routing happens before decryption so a misrouted event costs no crypto.
+    /// [`Receiver::receive_from`] with no known client address (refused when the IP lock is
+    /// on).
     pub fn receive_parts<'a>(
         &self,
+        method: &Method,
+        headers: &HeaderMap,
+        body: &'a [u8],
+    ) -> Result<Received<'a>, WebhookError> {
+        self.receive_from(None, method, headers, body)
+    }
+
+    /// The contract over bytes, `source_ip` being the address AWS saw the request come from.
+    /// The signature is checked over the raw body before anything is parsed; routing happens
+    /// before decryption so a misrouted event costs no crypto.
+    pub fn receive_from<'a>(
+        &self,
+        source_ip: Option<&str>,
         method: &Method,
         headers: &HeaderMap,
         body: &'a [u8],
@@ -82,8 +107,27 @@ impl Receiver {
         if body.len() > MAX_BODY_BYTES {
             return Err(WebhookError::PayloadTooLarge);
         }
+        if let Some(allowed) = &self.guards.source_ips {
+            if !allowed.allows_source(source_ip) {
+                return Err(WebhookError::SourceIpNotAllowed);
+            }
+        }
+        if let Some(header) = &self.guards.custom_header {
+            header
+                .check(headers)
+                .map_err(|_| WebhookError::InvalidCustomHeader)?;
+        }
+        // Svix signs text: a body that is not UTF-8 is a broken request, not a forged one.
+        if std::str::from_utf8(body).is_err() {
+            return Err(WebhookError::InvalidBody);
+        }
         self.verifier.verify(body, headers)?;
         let envelope = Envelope::parse(body)?;
+        if let Some(tenants) = &self.guards.tenants {
+            if !tenants.allows(&envelope.tenant) {
+                return Err(WebhookError::TenantNotAllowed);
+            }
+        }
         let Some(event_type) = EventType::parse(&envelope.event_type) else {
             return Ok(Received::UnknownType(envelope.event_type));
         };
@@ -103,84 +147,15 @@ impl Receiver {
             tenant: envelope.tenant,
             payload,
             signed_at: delivery_timestamp(headers),
+            message_time: crate::message_time::MessageTime::of_delivery(headers),
         }))
     }
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-/// Until when this invocation may hold a claim: its Lambda deadline (after which the runtime
-/// has killed it), else [`DEFAULT_LEASE`] from now.
-pub fn lease_until_millis(req: &Request) -> i64 {
-    match req.lambda_context_ref() {
-        Some(ctx) if ctx.deadline > 0 => ctx.deadline as i64,
-        _ => now_millis() + DEFAULT_LEASE.as_millis() as i64,
-    }
-}
-
-/// Runs a family's effect on a request and answers per the contract, logging ids, types and
-/// outcomes only.
-pub async fn handle_with<F>(receiver: &Receiver, req: &Request, effect: F) -> Response<Body>
-where
-    F: AsyncFnOnce(&Event<'_>) -> Result<Outcome, WebhookError>,
-{
-    let svix_id = delivery_id(req.headers()).unwrap_or("-");
-    let family = receiver.family().as_str();
-    match receiver.receive(req) {
-        Ok(Received::Event(event)) => {
-            let result = effect(&event).await;
-            let (status, reason) = match &result {
-                Ok(o) => (200, o.reason()),
-                Err(e) => (e.status().as_u16(), e.reason()),
-            };
-            if status >= 500 {
-                tracing::error!(family, svix_id, event_id = %event.id, event_type = %event.event_type, status, reason, "delivery failed");
-            } else {
-                tracing::info!(family, svix_id, event_id = %event.id, event_type = %event.event_type, status, reason, "delivery handled");
-            }
-            respond(result)
-        }
-        Ok(Received::UnknownType(event_type)) => {
-            tracing::warn!(family, svix_id, event_type = %event_type.escape_debug(), "ignored unknown event type");
-            respond(Ok(Outcome::IgnoredEventType))
-        }
-        Err(e) => {
-            tracing::warn!(
-                family,
-                svix_id,
-                status = e.status().as_u16(),
-                reason = e.reason(),
-                "delivery refused"
-            );
-            respond(Err(e))
-        }
-    }
-}
-
-/// The JSON answer: `{"status": reason, "message": ...}` on success,
-/// `{"error": reason, "message": ...}` otherwise.
-pub fn respond(result: Result<Outcome, WebhookError>) -> Response<Body> {
-    let (status, key, reason, message) = match &result {
-        Ok(o) => (200, "status", o.reason(), o.message().to_string()),
-        Err(e) => (e.status().as_u16(), "error", e.reason(), e.to_string()),
-    };
-    let body = serde_json::json!({ key: reason, "message": message }).to_string();
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Body::Text(body))
-        .unwrap_or_else(|_| Response::new(Body::Empty))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::now_millis;
     use crate::crypto::{encrypt, random_iv, PayloadKey};
     use crate::signature::signed_headers;
     use http::HeaderValue;
@@ -198,6 +173,17 @@ mod tests {
 
     fn signed(body: &[u8]) -> HeaderMap {
         signed_headers(SECRET, "msg_abc", now_millis() / 1000, body).unwrap()
+    }
+
+    /// The (status, reason) `r` refuses a request with.
+    fn refusal(
+        r: &Receiver,
+        method: &Method,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> (u16, &'static str) {
+        let err = r.receive_parts(method, headers, body).unwrap_err();
+        (err.status().as_u16(), err.reason())
     }
 
     fn post(r: &Receiver, body: &[u8]) -> Result<Received<'static>, WebhookError> {
@@ -222,11 +208,8 @@ mod tests {
     #[test]
     fn only_post_is_accepted() {
         let r = receiver(Family::Loyalty, false);
-        let err = r
-            .receive_parts(&Method::GET, &signed(POINTS), POINTS)
-            .unwrap_err();
         assert_eq!(
-            (err.status().as_u16(), err.reason()),
+            refusal(&r, &Method::GET, &signed(POINTS), POINTS),
             (405, "method_not_allowed")
         );
     }
@@ -235,36 +218,29 @@ mod tests {
     fn bodies_over_one_mebibyte_are_refused_before_verification() {
         let r = receiver(Family::Loyalty, false);
         let big = vec![b' '; MAX_BODY_BYTES + 1];
-        let err = r
-            .receive_parts(&Method::POST, &HeaderMap::new(), &big)
-            .unwrap_err();
         assert_eq!(
-            (err.status().as_u16(), err.reason()),
+            refusal(&r, &Method::POST, &HeaderMap::new(), &big),
             (413, "payload_too_large")
         );
         // Exactly 1 MiB is still read (and here fails on its missing signature).
         let ok_size = vec![b' '; MAX_BODY_BYTES];
-        let err = r
-            .receive_parts(&Method::POST, &HeaderMap::new(), &ok_size)
-            .unwrap_err();
-        assert_eq!(err.status().as_u16(), 401);
+        assert_eq!(
+            refusal(&r, &Method::POST, &HeaderMap::new(), &ok_size).0,
+            401
+        );
     }
 
     #[test]
     fn unsigned_and_badly_signed_requests_are_401() {
         let r = receiver(Family::Loyalty, false);
-        let err = r
-            .receive_parts(&Method::POST, &HeaderMap::new(), POINTS)
-            .unwrap_err();
         assert_eq!(
-            (err.status().as_u16(), err.reason()),
+            refusal(&r, &Method::POST, &HeaderMap::new(), POINTS),
             (401, "missing_signature")
         );
         let mut h = signed(POINTS);
         h.insert("svix-signature", HeaderValue::from_static("v1,AAAA"));
-        let err = r.receive_parts(&Method::POST, &h, POINTS).unwrap_err();
         assert_eq!(
-            (err.status().as_u16(), err.reason()),
+            refusal(&r, &Method::POST, &h, POINTS),
             (401, "invalid_signature")
         );
     }
@@ -272,10 +248,10 @@ mod tests {
     #[test]
     fn signature_is_checked_before_the_body_is_parsed() {
         let r = receiver(Family::Loyalty, false);
-        let err = r
-            .receive_parts(&Method::POST, &HeaderMap::new(), b"not json")
-            .unwrap_err();
-        assert_eq!(err.status().as_u16(), 401);
+        assert_eq!(
+            refusal(&r, &Method::POST, &HeaderMap::new(), b"not json").0,
+            401
+        );
         let err = post(&r, b"not json").unwrap_err();
         assert_eq!((err.status().as_u16(), err.reason()), (400, "invalid_json"));
     }
@@ -336,18 +312,91 @@ mod tests {
         assert_eq!(ev.id, "msg_abc");
     }
 
+    fn guarded() -> Receiver {
+        use crate::security::{CustomHeaderCheck, SourceIpAllowList, TenantLock};
+        receiver(Family::Loyalty, false).with_guards(Guards {
+            source_ips: SourceIpAllowList::parse("S", "192.0.2.0/24 2001:db8::/32").unwrap(),
+            custom_header: CustomHeaderCheck::from_settings(Some("X-Token"), Some("tok"), "T")
+                .unwrap(),
+            tenants: TenantLock::parse("t"),
+        })
+    }
+
+    fn reason(r: Result<Received<'_>, WebhookError>) -> &'static str {
+        match r {
+            Ok(Received::Event(_)) => "event",
+            Ok(Received::UnknownType(_)) => "unknown",
+            Err(e) => e.reason(),
+        }
+    }
+
     #[test]
-    fn answers_are_json_with_a_stable_reason() {
-        let ok = respond(Ok(Outcome::Duplicate));
-        assert_eq!(ok.status(), 200);
-        let v: serde_json::Value = serde_json::from_slice(ok.body().as_ref()).unwrap();
-        assert_eq!(v["status"], "duplicate");
-        assert!(v["message"].as_str().unwrap().len() > 10);
-        let err = respond(Err(WebhookError::StorageUnavailable));
-        assert_eq!(err.status(), 503);
-        assert_eq!(err.headers()["content-type"], "application/json");
-        let v: serde_json::Value = serde_json::from_slice(err.body().as_ref()).unwrap();
-        assert_eq!(v["error"], "storage_unavailable");
-        assert!(v.get("status").is_none());
+    fn the_guards_run_in_the_contract_order() {
+        let r = guarded();
+        let mut token = signed(POINTS);
+        token.insert("x-token", HeaderValue::from_static("tok"));
+        let bad_utf8: &[u8] = b"{\"id\":\"\xff\"}";
+        let other_tenant: &[u8] =
+            br#"{"id":"e1","eventType":"nobody.knows","payload":{},"tenant":"u"}"#;
+        let mut other_signed = signed(other_tenant);
+        other_signed.insert("x-token", HeaderValue::from_static("tok"));
+        let none = HeaderMap::new();
+        let ip = Some("192.0.2.1");
+        let far = Some("198.51.100.1");
+        for (got, want) in [
+            (
+                r.receive_from(far, &Method::GET, &none, bad_utf8),
+                "method_not_allowed",
+            ),
+            (
+                r.receive_from(far, &Method::POST, &none, bad_utf8),
+                "source_ip_not_allowed",
+            ),
+            (
+                r.receive_from(None, &Method::POST, &token, POINTS),
+                "source_ip_not_allowed",
+            ),
+            (
+                r.receive_parts(&Method::POST, &token, POINTS),
+                "source_ip_not_allowed",
+            ),
+            (
+                r.receive_from(ip, &Method::POST, &none, bad_utf8),
+                "invalid_custom_header",
+            ),
+            (
+                r.receive_from(ip, &Method::POST, &token, bad_utf8),
+                "invalid_body",
+            ),
+            (
+                r.receive_from(ip, &Method::POST, &token, b"{}"),
+                "invalid_signature",
+            ),
+            (
+                r.receive_from(ip, &Method::POST, &other_signed, other_tenant),
+                "tenant_not_allowed",
+            ),
+            (
+                r.receive_from(Some("2001:db8::9"), &Method::POST, &token, POINTS),
+                "event",
+            ),
+        ] {
+            assert_eq!(reason(got), want);
+        }
+    }
+
+    #[test]
+    fn without_guards_any_address_and_no_header_are_served() {
+        let r = receiver(Family::Loyalty, false);
+        let got = r.receive_from(Some("198.51.100.1"), &Method::POST, &signed(POINTS), POINTS);
+        assert_eq!(reason(got), "event");
+        assert_eq!(
+            reason(r.receive_from(None, &Method::POST, &signed(POINTS), POINTS)),
+            "event"
+        );
+        let err = r
+            .receive_parts(&Method::POST, &signed(POINTS), &[0xff])
+            .unwrap_err();
+        assert_eq!((err.status().as_u16(), err.reason()), (400, "invalid_body"));
     }
 }

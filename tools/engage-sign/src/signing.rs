@@ -1,0 +1,127 @@
+//! The Svix headers of one delivery attempt, built by the shared crate's
+//! [`signed_headers`](engage_webhooks::signed_headers): the one place that names
+//! and fills them, for the functions' own tests, this tool and the test kit alike.
+
+use base64::Engine;
+use http::HeaderMap;
+
+/// The Svix headers of one delivery attempt (`svix-id`, `svix-timestamp`, `svix-signature`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedHeaders {
+    msg_id: String,
+    timestamp: i64,
+    headers: HeaderMap,
+}
+
+impl SignedHeaders {
+    /// The message id (`svix-id`), the same on every retry of a message.
+    pub fn msg_id(&self) -> &str {
+        &self.msg_id
+    }
+
+    /// The attempt's signed time, Unix seconds (`svix-timestamp`).
+    pub fn timestamp(&self) -> i64 {
+        self.timestamp
+    }
+
+    /// The signature header's value (`v1,<base64>`).
+    pub fn signature(&self) -> &str {
+        self.headers
+            .get("svix-signature")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// The headers as a map, as a function receives them.
+    pub fn header_map(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The headers as (name, value) pairs, in the order Svix sends them.
+    pub fn pairs(&self) -> Vec<(String, String)> {
+        self.headers
+            .iter()
+            .map(|(name, value)| {
+                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                (name.as_str().to_string(), value)
+            })
+            .collect()
+    }
+}
+
+/// Signs `body` with `secret`; with `bad`, with a random secret instead, so the signature is
+/// well-formed and verifies against nothing.
+pub fn sign(
+    secret: &str,
+    msg_id: &str,
+    timestamp: i64,
+    body: &str,
+    bad: bool,
+) -> Result<SignedHeaders, String> {
+    let secret = if bad {
+        random_secret()
+    } else {
+        secret.to_string()
+    };
+    let headers = engage_webhooks::signed_headers(&secret, msg_id, timestamp, body.as_bytes())
+        .map_err(|e| e.to_string())?;
+    Ok(SignedHeaders {
+        msg_id: msg_id.to_string(),
+        timestamp,
+        headers,
+    })
+}
+
+fn random_secret() -> String {
+    let bytes: [u8; 24] = rand::random();
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}
+
+/// A fresh Svix-style message id.
+pub fn new_msg_id() -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let id: String = (0..27)
+        .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
+        .collect();
+    format!("msg_{id}")
+}
+
+pub fn now_seconds() -> i64 {
+    engage_webhooks::now_millis() / 1000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+    #[test]
+    fn a_bad_signature_is_well_formed_and_different() {
+        let good = sign(SECRET, "msg_1", 1, "{}", false).unwrap();
+        let bad = sign(SECRET, "msg_1", 1, "{}", true).unwrap();
+        assert!(bad.signature().starts_with("v1,"));
+        assert_ne!(good.signature(), bad.signature());
+        assert!(new_msg_id().starts_with("msg_") && new_msg_id().len() == 31);
+    }
+
+    /// The order the text and curl outputs print them in.
+    #[test]
+    fn the_headers_come_in_svix_order() {
+        let h = sign(SECRET, "msg_1", 1700000000, "{}", false).unwrap();
+        assert_eq!(
+            h.pairs(),
+            [
+                ("svix-id".to_string(), "msg_1".to_string()),
+                ("svix-timestamp".to_string(), "1700000000".to_string()),
+                ("svix-signature".to_string(), h.signature().to_string()),
+            ]
+        );
+        assert_eq!((h.msg_id(), h.timestamp()), ("msg_1", 1700000000));
+        assert_eq!(h.header_map().len(), 3);
+        assert!(sign("not-a-secret", "msg_1", 1, "{}", false).is_err());
+    }
+}
