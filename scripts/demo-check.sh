@@ -2,7 +2,8 @@
 # Runs the local demo (scripts/demo.sh) non-interactively and asserts its outcome; exits
 # non-zero, naming every mismatch, when anything differs:
 #   - every sample request answered 200 processed, the repeated one 200 duplicate, the badly
-#     signed one 401 invalid_signature; every event type sent, at least one encrypted per family
+#     signed one 401 invalid_signature, the one from a disallowed address 403
+#     source_ip_not_allowed; every event type sent, at least one encrypted per family
 #   - the loyalty and promotion queues hold exactly one message per request of their family
 #   - the contact mirror holds, per contact, the preference and consent values of the samples
 #     sent for it, or only a tombstone where contact.deleted came last

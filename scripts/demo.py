@@ -2,6 +2,9 @@
 
   demo.py probe URL SECONDS            wait until the function at URL answers a GET itself
   demo.py reset                        empty the demo's queues and tables
+  demo.py invoke-from PORT ROOT IP     read `engage-sign send --json` (no URL) on stdin, invoke its
+                                       function through cargo lambda watch with an HTTP API event
+                                       from source address IP, print the answer as engage-sign would
   demo.py report REQUESTS RESULT       print the report of a run, write it as data to RESULT
   demo.py check ROOT RESULT REPORT     assert a run's outcome, naming every mismatch
 
@@ -74,6 +77,38 @@ def reset():
     return 0
 
 
+# --- invoke-from --------------------------------------------------------------------------------
+def invoke_from(port, root, source_ip):
+    """cargo lambda watch gives every Function URL request the source address 127.0.0.1, so a
+    request from elsewhere is sent as the event AWS would build: the HTTP API request shape of
+    events/requests/ with requestContext.http.sourceIp set to IP (and an X-Forwarded-For that
+    names the allowed address, which the functions never believe), through the emulator's
+    Invoke API. Prints the answer as `engage-sign send --json` prints one."""
+    signed = json.load(sys.stdin)
+    family = signed["family"]
+    event = json.load(open(os.path.join(root, "events/requests/apigw-http-v2.json")))
+    path = f"/webhooks/{family}"
+    event.update(rawPath=path, body=signed["body"], isBase64Encoded=False)
+    event["pathParameters"] = {"family": family}
+    event["requestContext"]["http"].update(path=path, sourceIp=source_ip)
+    event["headers"].update(signed["headers"])
+    event["headers"]["x-forwarded-for"] = "127.0.0.1"
+    url = f"http://127.0.0.1:{port}/2015-03-31/functions/{family}/invocations"
+    req = urllib.request.Request(url, data=json.dumps(event).encode(), method="POST",
+                                 headers={"content-type": "application/json"})
+    answer = {"family": family, "eventId": signed.get("eventId"),
+              "svixId": signed["headers"].get("svix-id"), "url": url, "sourceIp": source_ip}
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            out = json.load(resp)
+        answer["status"] = out.get("statusCode")
+        answer["reason"] = json.loads(out.get("body") or "{}").get("error")
+    except Exception as e:
+        answer["reason"] = f"no answer ({e})"
+    print(json.dumps(answer))
+    return 0
+
+
 # --- report -----------------------------------------------------------------------------------
 def show(v):
     if isinstance(v, bool):
@@ -92,7 +127,8 @@ def read_requests(requests_file):
         if line.strip():
             r = json.loads(line)
             answer = r.pop("answer") or {"reason": "no answer (see the function log)"}
-            r.update({k: answer.get(k) for k in ("family", "eventId", "status", "reason", "svixId", "url")})
+            r.update({k: answer.get(k) for k in ("family", "eventId", "status", "reason", "svixId", "url",
+                                                 "sourceIp")})
             requests.append(r)
     return requests
 
@@ -140,14 +176,16 @@ def read_mirror(ddb, table):
 def print_requests(requests, width):
     """The requests table; returns how many were not answered as expected."""
     print()
-    print("Requests (each signed by engage-sign, POSTed to its function's Function URL)")
+    print("Requests (each signed by engage-sign, POSTed to its function's Function URL; the one"
+          " from another address as the HTTP API event AWS would build)")
     print(f"  {'#':>2}  {'function':<9}  {'event type':<{width}}  {'contact':<8}  {'payload':<11}  status  reason")
     unexpected = 0
     for i, r in enumerate(requests, 1):
         ok = r.get("status") == r["expectStatus"] and r.get("reason") == r["expectReason"]
         unexpected += not ok
         mark = "" if ok else f"   <-- expected {r['expectStatus']} {r['expectReason']}"
-        label = {"duplicate": " (again)", "bad-signature": " (bad signature)"}.get(r["kind"], "")
+        label = {"duplicate": " (again)", "bad-signature": " (bad signature)",
+                 "disallowed-address": f" (from {r.get('sourceIp')})"}.get(r["kind"], "")
         payload = r.get("cipher") or "plaintext"
         print(f"  {i:>2}  {r.get('family') or '-':<9}  {r['eventType']:<{width}}  {r['contact'][:8]:<8}  "
               f"{payload:<11}  {show(r.get('status')):>6}  {r.get('reason') or '-'}{label}{mark}")
@@ -177,6 +215,34 @@ def print_mirror(mirror, table):
         print(f"    attributes: {', '.join(e['attributes'])}")
 
 
+def read_metrics(log_file):
+    """The functions' EMF lines (JSON objects with `_aws`, one per delivery) in the watch log,
+    summed per family, event type and outcome as CloudWatch would count `Deliveries`."""
+    counts = collections.Counter()
+    if os.path.exists(log_file):
+        for line in open(log_file, errors="replace"):
+            line = line.strip()
+            if not (line.startswith("{") and '"_aws"' in line):
+                continue
+            try:
+                doc = json.loads(line)
+            except ValueError:
+                continue
+            if "Deliveries" in doc:
+                counts[(doc.get("Family"), doc.get("EventType"), doc.get("Outcome"))] += doc["Deliveries"]
+    return [{"family": f, "eventType": t, "outcome": o, "deliveries": n}
+            for (f, t, o), n in sorted(counts.items(), key=lambda kv: tuple(map(str, kv[0])))]
+
+
+def print_metrics(metrics, width):
+    print()
+    total = sum(m["deliveries"] for m in metrics)
+    print(f"Metrics (the functions' EMF lines, read back from the log): {total} deliveries"
+          " by family, event type and outcome (the startup probes' GETs are the 405s)")
+    for m in metrics:
+        print(f"  {m['family'] or '-':<9}  {m['eventType'] or '-':<{width}}  {m['outcome'] or '-':<26}  {m['deliveries']:>3}")
+
+
 def report(requests_file, result_file):
     """Prints the answers, the queues and the contact mirror; exits 1 when a request was not
     answered as expected."""
@@ -189,7 +255,10 @@ def report(requests_file, result_file):
     unexpected = print_requests(requests, width)
     print_queues(queues, width)
     print_mirror(mirror, table)
-    result = {"requests": requests, "queues": queues, "mirror": mirror, "unexpected": unexpected}
+    metrics = read_metrics(os.path.join(os.path.dirname(requests_file), "watch.log"))
+    print_metrics(metrics, width)
+    result = {"requests": requests, "queues": queues, "mirror": mirror, "metrics": metrics,
+              "unexpected": unexpected}
     with open(result_file, "w") as f:
         json.dump(result, f, indent=2, default=show)
     print()
@@ -226,6 +295,7 @@ def check_run(root, result_file, report_file):
     check_queues(checks, result["queues"], samples)
     check_mirror(checks, result["mirror"], samples, envelope)
     check_no_personal_data(checks, report_text, envelope)
+    check_metrics(checks, result.get("metrics", []), requests)
 
     if checks.failures:
         for f in checks.failures:
@@ -240,7 +310,8 @@ def check_answers(check, root, requests):
     """Every request answered as its kind expects; every event type sent, one encrypted
     request per function, unique ids. Returns the sample requests."""
     expected = {"sample": (200, "processed"), "duplicate": (200, "duplicate"),
-                "bad-signature": (401, "invalid_signature")}
+                "bad-signature": (401, "invalid_signature"),
+                "disallowed-address": (403, "source_ip_not_allowed")}
     for i, r in enumerate(requests, 1):
         want = expected[r["kind"]]
         got = (r.get("status"), r.get("reason"))
@@ -305,6 +376,17 @@ def check_mirror(check, mirror, samples, envelope):
     check(any(e["tombstone"] for e in mirror.values()), "no tombstone in the mirror")
 
 
+def check_metrics(check, metrics, requests):
+    """Every answer is counted in the metric lines under its family and outcome."""
+    counted = collections.Counter()
+    for m in metrics:
+        counted[(m["family"], m["outcome"])] += m["deliveries"]
+    answered = collections.Counter((r.get("family"), r.get("reason")) for r in requests)
+    for (family, reason), n in sorted(answered.items(), key=str):
+        check(counted[(family, reason)] >= n,
+              f"metrics count {counted[(family, reason)]} {family} {reason}, {n} answered")
+
+
 def check_no_personal_data(check, report_text, envelope):
     """The report shows no personal data of the samples."""
     profile = envelope("contact.created")["payload"]
@@ -316,7 +398,8 @@ def check_no_personal_data(check, report_text, envelope):
     check("myNewEmail@email.com" not in report_text, "the report shows contact.updated's email")
 
 
-COMMANDS = {"probe": probe, "reset": reset, "report": report, "check": check_run}
+COMMANDS = {"probe": probe, "reset": reset, "invoke-from": invoke_from, "report": report,
+            "check": check_run}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

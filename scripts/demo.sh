@@ -137,6 +137,11 @@ for v in AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION AWS
   AWS_EC2_METADATA_DISABLED DEDUP_TABLE CONTACTS_TABLE LOYALTY_QUEUE_URL PROMOTION_QUEUE_URL; do
   watch_args+=(--env-var "$v=${!v}")
 done
+# The IP lock on (ENGAGE_ALLOWED_SOURCE_IPS): cargo lambda watch gives every Function URL request
+# the source address 127.0.0.1, so the loopback is the demo's "Svix". One request below comes
+# from elsewhere and must be refused (403 source_ip_not_allowed). Space-separated: cargo lambda
+# splits --env-var values at commas.
+watch_args+=(--env-var "ENGAGE_ALLOWED_SOURCE_IPS=127.0.0.1 ::1")
 # RUST_LOG goes to the functions only (cargo lambda watch reads it too, and is chatty at info).
 watch_args+=(--env-var "RUST_LOG=${RUST_LOG:-info}")
 unset RUST_LOG
@@ -217,6 +222,18 @@ send sample 200 processed contact.deleted "$contact_b"
 send duplicate 200 duplicate loyalty.addPoints "$contact_a"
 # A delivery not signed with our secret.
 send bad-signature 401 invalid_signature contact.created "$contact_a" --bad-signature
+# A correctly signed delivery from an address outside ENGAGE_ALLOWED_SOURCE_IPS (203.0.113.7,
+# with an X-Forwarded-For naming 127.0.0.1): refused before its signature is even checked, and
+# nothing is sent (the queue check counts only the samples).
+from_elsewhere() {
+  local type=$1 answer
+  answer="$("$sign" send "$root/events/envelopes/$type.json" --json \
+    --event-id "$(event_id "$type")-elsewhere" | helper invoke-from "$port" "$root" 203.0.113.7)" || true
+  [ -n "$answer" ] || answer=null
+  printf '{"kind":"disallowed-address","expectStatus":403,"expectReason":"source_ip_not_allowed","eventType":"%s","contact":"%s","cipher":null,"answer":%s}\n' \
+    "$type" "$contact_a" "$answer" >>"$requests"
+}
+from_elsewhere promotion.multichannel.assigned
 send_seconds=$((SECONDS - t_send))
 
 # --- Report ----------------------------------------------------------------------------------

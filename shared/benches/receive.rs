@@ -8,11 +8,14 @@
 
 mod common;
 
-use common::{body, deliver, headers, receiver, request, CASES, SECRET};
+use common::{
+    body, deliver, headers, observed, receiver, request, MakeDispatch, CASES, METRIC_BYTES, SECRET,
+};
 use criterion::{criterion_group, criterion_main, Criterion};
-use engage_webhooks::{EngageSecrets, PayloadCipher, QueueMessage, Received, Telemetry};
+use engage_webhooks::{EngageSecrets, PayloadCipher, QueueMessage, Received};
 use http::Method;
 use std::hint::black_box;
+use std::sync::atomic::Ordering::Relaxed;
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("receive_to_queue_message");
@@ -54,11 +57,15 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("delivery_record");
     let r = receiver(PayloadCipher::Aes256Gcm);
     let req = request(&body);
-    let observed =
-        Telemetry::json("info", "EngageWebhooks/bench").dispatch(std::io::sink, std::io::sink);
-    let unobserved = tracing::Dispatch::none();
-    for (name, dispatch) in [("unobserved", unobserved), ("observed", observed)] {
-        tracing::dispatcher::with_default(&dispatch, || {
+    // The subscriber is made after the unobserved run: tracing then asks it about every log
+    // statement anew (a single subscriber's answers are cached, as in a function).
+    let dispatches: [(&str, MakeDispatch); 2] = [
+        ("unobserved", tracing::Dispatch::none),
+        ("observed", observed),
+    ];
+    for (name, dispatch) in dispatches {
+        let before = METRIC_BYTES.load(Relaxed);
+        tracing::dispatcher::with_default(&dispatch(), || {
             group.bench_function(name, |b| {
                 b.iter(|| {
                     let resp = deliver(&r, black_box(&req));
@@ -67,6 +74,12 @@ fn bench(c: &mut Criterion) {
                 })
             });
         });
+        // The observed run really printed its metric lines, and only it did.
+        assert_eq!(
+            METRIC_BYTES.load(Relaxed) > before,
+            name == "observed",
+            "{name}"
+        );
     }
     group.finish();
 }

@@ -214,6 +214,103 @@ pub fn respond(result: Result<Outcome, WebhookError>) -> Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::EngageSecrets;
+    use crate::crypto::PayloadCipher;
+    use crate::logging::{Captured, Telemetry};
+    use crate::signature::signed_headers;
+
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const POINTS: &str = r#"{"id":"e1","eventType":"loyalty.addPoints","isEncrypted":false,"payload":{"amount":1.50,"contactId":"c-john"},"tenant":"t"}"#;
+
+    /// One delivery of `body`, its effect `outcome`, polled to completion without a runtime.
+    fn deliver(body: &str, outcome: Result<Outcome, WebhookError>) -> Response<Body> {
+        use std::future::Future;
+        use std::task::{Context, Poll, Waker};
+        let secrets = EngageSecrets {
+            signing_secrets: SECRET.into(),
+            payload_keys: None,
+        };
+        let receiver =
+            Receiver::from_secrets(Family::Loyalty, &secrets, PayloadCipher::Aes256Gcm).unwrap();
+        let id = crate::message_time::svix_message_id(now_millis() - 30_000);
+        let mut req = Request::new(Body::Text(body.to_string()));
+        *req.method_mut() = http::Method::POST;
+        *req.headers_mut() =
+            signed_headers(SECRET, &id, now_millis() / 1000, body.as_bytes()).unwrap();
+        let fut = handle_with(&receiver, &req, async |_| outcome);
+        let mut fut = std::pin::pin!(fut);
+        match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(resp) => resp,
+            Poll::Pending => panic!("nothing to wait for"),
+        }
+    }
+
+    #[test]
+    fn each_delivery_is_one_log_line_and_one_document() {
+        // Without a subscriber nothing is recorded, and the answer is the same.
+        let silent = tracing::dispatcher::with_default(&tracing::Dispatch::none(), || {
+            deliver(POINTS, Ok(Outcome::Processed))
+        });
+        assert_eq!(silent.status(), 200);
+        // (A subscriber made after the statements were first reached: tracing asks it anew.)
+        let captured = Captured::default();
+        let dispatch = Telemetry::json("info", "EngageWebhooks/unit")
+            .dispatch(captured.logs.clone(), captured.metrics.clone());
+        tracing::dispatcher::with_default(&dispatch, || {
+            assert_eq!(deliver(POINTS, Ok(Outcome::Processed)).status(), 200);
+            let failed = deliver(POINTS, Err(WebhookError::QueueUnavailable));
+            assert_eq!(failed.status(), 503);
+        });
+        let logs = captured.log_lines();
+        let metrics = captured.metric_lines();
+        assert_eq!((logs.len(), metrics.len()), (2, 2), "{logs:?}");
+        assert_eq!(logs[0]["reason"], "processed");
+        assert_eq!(logs[1]["level"], "ERROR");
+        assert_eq!(metrics[1]["ServerErrors"], 1);
+        for log in &logs {
+            let age = log["event_age_ms"].as_i64().unwrap();
+            assert!((29_996..60_000).contains(&age), "{log}");
+            assert_eq!(log["aws_calls"], 0);
+        }
+        assert!(!captured.text().contains("john"));
+    }
+
+    #[test]
+    fn only_names_become_event_types_and_only_plain_ids_are_logged() {
+        assert_eq!(
+            metric_name("loyalty.pointsExpired"),
+            "loyalty.pointsExpired"
+        );
+        assert_eq!(metric_name("a b"), "unknown");
+        assert_eq!(metric_name(&"x".repeat(65)), "unknown");
+        assert_eq!(
+            log_id("msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"),
+            "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"
+        );
+        assert_eq!(log_id("john@example.com"), "invalid");
+        // Everything the pipeline decides before the signature is verified, in its order.
+        for reason in [
+            WebhookError::MethodNotAllowed.reason(),
+            WebhookError::PayloadTooLarge.reason(),
+            WebhookError::SourceIpNotAllowed.reason(),
+            WebhookError::InvalidCustomHeader.reason(),
+            WebhookError::InvalidBody.reason(),
+            WebhookError::MissingSignature("svix-id").reason(),
+            WebhookError::InvalidSignature.reason(),
+            WebhookError::TimestampOutOfTolerance.reason(),
+        ] {
+            assert!(!signature_verified(reason), "{reason}");
+        }
+        for reason in [
+            WebhookError::InvalidJson.reason(),
+            WebhookError::TenantNotAllowed.reason(),
+            WebhookError::WrongEndpoint(Family::Contact).reason(),
+            WebhookError::PayloadKeyMissing.reason(),
+            WebhookError::StorageUnavailable.reason(),
+        ] {
+            assert!(signature_verified(reason), "{reason}");
+        }
+    }
 
     #[test]
     fn answers_are_json_with_a_stable_reason() {

@@ -434,6 +434,41 @@ mod tests {
     }
 
     #[test]
+    fn a_function_uses_its_familys_list_and_then_only_it() {
+        const OWN: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        const SHARED: &str = "whsec_dGhpcyBpcyBhbm90aGVyIHNlY3JldCBrZXkhISE=";
+        let s = settings(&[
+            (SIGNING_SECRETS, SHARED),
+            (LOYALTY_SIGNING_SECRETS, OWN),
+            (CUSTOM_HEADER_TOKENS, "a b"),
+        ]);
+        let loyalty = FunctionSecrets::from_settings(Family::Loyalty, &s).unwrap();
+        assert_eq!(loyalty.signing.source, LOYALTY_SIGNING_SECRETS);
+        assert_eq!(loyalty.signing.list, OWN);
+        assert_eq!(loyalty.custom_header_tokens.unwrap().list, "a b");
+        assert!(!format!("{:?}", loyalty.signing).contains("whsec"));
+        let contact = FunctionSecrets::from_settings(Family::Contact, &s).unwrap();
+        assert_eq!(contact.signing.source, SIGNING_SECRETS);
+        // A blank own list is unset; neither set names both variables.
+        let s = settings(&[(PROMOTION_SIGNING_SECRETS, " , ")]);
+        assert_eq!(
+            FunctionSecrets::from_settings(Family::Promotion, &s),
+            Err(ConfigError::MissingOneOf(
+                PROMOTION_SIGNING_SECRETS,
+                SIGNING_SECRETS
+            ))
+        );
+        for (family, var) in [
+            (Family::Contact, "ENGAGE_CONTACT_SIGNING_SECRETS"),
+            (Family::Consent, "ENGAGE_CONSENT_SIGNING_SECRETS"),
+            (Family::Loyalty, "ENGAGE_LOYALTY_SIGNING_SECRETS"),
+            (Family::Promotion, "ENGAGE_PROMOTION_SIGNING_SECRETS"),
+        ] {
+            assert_eq!(family_signing_secrets_var(family), var);
+        }
+    }
+
+    #[test]
     fn no_payload_key_means_no_decryptor() {
         let s = settings(&[(SIGNING_SECRETS, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]);
         let secrets = EngageSecrets::from_settings(&s).unwrap();

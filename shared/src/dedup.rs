@@ -24,6 +24,7 @@ use crate::error::WebhookError;
 use crate::event::Event;
 use crate::outcome::Outcome;
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
@@ -409,7 +410,8 @@ impl DedupStore for DynamoDedup {
     }
 
     async fn release(&self, key: &str, token: &ClaimToken) -> Result<(), StoreError> {
-        self.client
+        let result = self
+            .client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(Self::key(key)))
@@ -418,9 +420,21 @@ impl DedupStore for DynamoDedup {
             .expression_attribute_values(":token", AttributeValue::S(token.0.clone()))
             .expression_attribute_values(":inProgress", AttributeValue::S(IN_PROGRESS.into()))
             .send()
-            .await
-            .map(|_| ())
-            .map_err(StoreError::from)
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Nothing of ours is there any more: an earlier attempt of this delete took effect
+            // and its answer was lost (or the claim was taken over after its lease).
+            Err(SdkError::ServiceError(se))
+                if matches!(
+                    se.err(),
+                    DeleteItemError::ConditionalCheckFailedException(_)
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use crate::metrics::{self, EmfFormat, EmfLayer, COLD_START_TARGET, DELIVERY_TARG
 use lambda_http::tracing::subscriber as tracing_subscriber;
 use serde_json::Value;
 use std::future::Future;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use tracing::instrument::WithSubscriber;
 use tracing::Dispatch;
 use tracing_subscriber::filter::{EnvFilter, LevelFilter, Targets};
@@ -120,10 +120,23 @@ impl Telemetry {
     /// Runs `fut` with its log and metric lines captured in memory instead (tests; concurrent
     /// captures do not see each other's lines).
     pub async fn capture<F: Future>(&self, fut: F) -> (F::Output, Captured) {
+        keep_interest_per_dispatcher();
         let captured = Captured::default();
         let dispatch = self.dispatch(captured.logs.clone(), captured.metrics.clone());
         (fut.with_subscriber(dispatch).await, captured)
     }
+}
+
+/// tracing caches whether each log statement is wanted. While only one subscriber exists it
+/// asks just the thread's current one, so a statement first reached where no subscriber is
+/// current (a test delivering outside a capture, while another test's capture exists) would
+/// stay off in every later capture. A second, inert subscriber that lives as long as the
+/// process makes tracing ask each subscriber at each statement instead. Tests only: a
+/// function has its one global subscriber, whose cached answers are right, and asking at each
+/// of the SDK's many trace statements would cost.
+fn keep_interest_per_dispatcher() {
+    static INERT: OnceLock<Dispatch> = OnceLock::new();
+    INERT.get_or_init(|| Dispatch::new(tracing_subscriber::registry()));
 }
 
 /// The `EnvFilter` directive of one of Lambda's levels (`TRACE` ... `FATAL`), INFO if unknown.

@@ -213,3 +213,39 @@ async fn a_deletion_still_wins_whatever_the_message_times() {
     assert!(!item.contains_key("profile"));
     assert!(!item.contains_key("profileMessageTime"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_deliveries_of_an_older_and_a_newer_update_leave_the_newer() {
+    let rig = MirrorRig::new().await;
+    let contact = unique("contact");
+    let now = now_millis();
+    let (older, _) = update(&contact, "Uppsala");
+    let (newer, newer_id) = update(&contact, "Lund");
+    let (older_msg, newer_msg) = (svix_message_id(now - 2_000), svix_message_id(now - 1_000));
+    // Ten separate instances per message, all at once, newer ones first in line.
+    let functions = rig.racing_functions(CONTACT, 20).await;
+    let mut racing = tokio::task::JoinSet::new();
+    for (i, function) in functions.into_iter().enumerate() {
+        let (env, msg) = if i % 2 == 0 {
+            (newer.clone(), newer_msg.clone())
+        } else {
+            (older.clone(), older_msg.clone())
+        };
+        racing.spawn(async move { attempt(&function, &env, &msg).await });
+    }
+    let answers = racing.join_all().await;
+    let processed = answers.iter().filter(|a| a.1 == "processed").count();
+    assert!((1..=2).contains(&processed), "{answers:?}");
+    for (status, reason) in &answers {
+        assert!(
+            matches!(
+                (status, reason.as_str()),
+                (200, "processed" | "duplicate" | "stale") | (409, "in_progress")
+            ),
+            "{status} {reason}"
+        );
+    }
+    let item = rig.contact(&contact).await.unwrap();
+    assert_eq!(city(&item), &s("Lund"), "{answers:?}");
+    assert_eq!(item["profileEventId"], s(&newer_id));
+}

@@ -293,7 +293,10 @@ async fn a_fifo_queue_gets_per_contact_groups_and_event_id_dedup() {
         system[&A::MessageGroupId],
         "myTenantName#515c1b2a-7124-4bb9-826b-aedbbe5da8c4"
     );
-    assert_eq!(system[&A::MessageDeduplicationId], format!("myTenantName#{id}"));
+    assert_eq!(
+        system[&A::MessageDeduplicationId],
+        format!("myTenantName#{id}")
+    );
 }
 
 #[tokio::test]

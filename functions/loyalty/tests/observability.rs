@@ -118,6 +118,12 @@ async fn every_refusal_logs_and_counts_its_reason_and_leaks_nothing() {
         ),
         (
             &function,
+            request_from(Shape::FunctionUrl, "127.0.0.1", b"\xff\xfe{", &[]),
+            want(400, "invalid_body", "unknown", 0, Age::Absent),
+            vec![],
+        ),
+        (
+            &function,
             unsigned(&points),
             want(401, "missing_signature", "unknown", 0, Age::Absent),
             vec![&points],

@@ -272,7 +272,7 @@ async fn an_ip_refusal_is_one_log_line_without_the_address_and_no_aws_call() {
 
 // --- Custom header token --------------------------------------------------------------------
 
-fn header_settings<'a>(tokens: &'a str) -> [(&'static str, &'a str); 2] {
+fn header_settings(tokens: &str) -> [(&'static str, &str); 2] {
     [
         (CUSTOM_HEADER, "X-Engage-Token"),
         (CUSTOM_HEADER_TOKENS, tokens),

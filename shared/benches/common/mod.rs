@@ -79,3 +79,35 @@ pub fn deliver(
         Poll::Pending => panic!("the delivery waited on nothing"),
     }
 }
+
+/// Bytes of log lines and of metric lines written by [`observed`] subscribers.
+#[allow(dead_code)]
+pub static LOG_BYTES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+#[allow(dead_code)]
+pub static METRIC_BYTES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A writer that only counts what it is given.
+pub struct Counted(&'static std::sync::atomic::AtomicUsize);
+
+impl std::io::Write for Counted {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .fetch_add(buf.len(), std::sync::atomic::Ordering::Relaxed);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The functions' own subscriber (JSON log lines at info, EMF metrics in the namespace the
+/// template gives a stack named `engage-webhooks`), its lines counted and dropped.
+#[allow(dead_code)]
+pub fn observed() -> tracing::Dispatch {
+    engage_webhooks::Telemetry::json("info", "EngageWebhooks/engage-webhooks")
+        .dispatch(|| Counted(&LOG_BYTES), || Counted(&METRIC_BYTES))
+}
+
+/// How a bench makes the subscriber of a run.
+#[allow(dead_code)]
+pub type MakeDispatch = fn() -> tracing::Dispatch;

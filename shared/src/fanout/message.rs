@@ -29,6 +29,28 @@ struct MessageBody<'a> {
 /// Every message attribute is of this data type.
 pub const ATTRIBUTE_TYPE: &str = "String";
 
+/// The message attributes, `(name, value)`: what [`QueueMessage::attributes`] sends.
+fn attributes<'a>(
+    event_type: &'a str,
+    tenant: &'a str,
+    contact_id: Option<&'a str>,
+) -> impl Iterator<Item = (&'static str, &'a str)> {
+    [
+        ("eventType", Some(event_type)),
+        ("tenant", Some(tenant)),
+        ("contactId", contact_id),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| Some((name, value?)))
+}
+
+/// What SQS counts for the attributes: each one's name, data type and value (UTF-8 bytes).
+fn attributes_size<'a>(attributes: impl Iterator<Item = (&'static str, &'a str)>) -> usize {
+    attributes
+        .map(|(name, value)| name.len() + ATTRIBUTE_TYPE.len() + value.len())
+        .sum()
+}
+
 impl QueueMessage {
     pub fn from_event(event: &Event<'_>, contact_id: Option<&str>) -> Self {
         let body = serde_json::to_string(&MessageBody {
@@ -49,42 +71,33 @@ impl QueueMessage {
 
     /// The message attributes as sent, `(name, value)`, each of type [`ATTRIBUTE_TYPE`].
     pub fn attributes(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        [
-            ("eventType", Some(self.event_type.as_str())),
-            ("tenant", Some(self.tenant.as_str())),
-            ("contactId", self.contact_id.as_deref()),
-        ]
-        .into_iter()
-        .filter_map(|(name, value)| Some((name, value?)))
+        attributes(&self.event_type, &self.tenant, self.contact_id.as_deref())
     }
 
     /// The size SQS counts against its limit: the body, and every attribute's name, data type
     /// and value (UTF-8 bytes).
     pub fn size(&self) -> usize {
-        self.body.len()
-            + self
-                .attributes()
-                .map(|(name, value)| name.len() + ATTRIBUTE_TYPE.len() + value.len())
-                .sum::<usize>()
+        self.body.len() + attributes_size(self.attributes())
     }
 
-    /// The [`size`](Self::size) of `from_event(event, contact_id)`, without copying the
-    /// payload: a delivery is checked before its claim, and only a claimed one builds its body.
+    /// The [`size`](Self::size) of `from_event(event, contact_id)`, without building it: a
+    /// delivery is checked before its claim, and only a claimed one copies the payload into a
+    /// body. The body is serialized around a one-byte placeholder for the payload.
     pub fn size_of(event: &Event<'_>, contact_id: Option<&str>) -> usize {
-        let placeholder = RawValue::from_string("0".into()).expect("0 is JSON");
-        let mut skeleton = QueueMessage::from_event(
-            &Event {
-                id: event.id.clone(),
-                event_type: event.event_type,
-                tenant: event.tenant.clone(),
-                payload: std::borrow::Cow::Owned(placeholder),
-                signed_at: None,
-                message_time: None,
-            },
+        let placeholder: &RawValue = serde_json::from_str("0").expect("0 is JSON");
+        let skeleton = serde_json::to_string(&MessageBody {
+            event_id: &event.id,
+            event_type: event.event_type.as_str(),
+            tenant: &event.tenant,
+            payload: placeholder,
+        })
+        .expect("strings and a JSON number always serialize");
+        let body = skeleton.len() - placeholder.get().len() + event.payload.get().len();
+        body + attributes_size(attributes(
+            event.event_type.as_str(),
+            &event.tenant,
             contact_id,
-        );
-        skeleton.body.pop();
-        skeleton.size() + event.payload.get().len()
+        ))
     }
 }
 

@@ -12,7 +12,7 @@ use engage_sign::{
     prepare, read_envelopes, sample_events, sign, Options, Prepared, SampleEvent, Secrets,
     SignedHeaders,
 };
-use engage_webhooks::{PayloadCipher, PayloadKey};
+use engage_webhooks::{Family, PayloadCipher, PayloadKey};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -37,8 +37,10 @@ struct Cli {
 }
 
 const AFTER_HELP: &str = "\
-Defaults: --secret is the first entry of $ENGAGE_SIGNING_SECRETS, --key the first of
-$ENGAGE_PAYLOAD_KEYS; where unset, the values in events/local.env.
+Defaults: --secret is the first entry of the event family's own $ENGAGE_<FAMILY>_SIGNING_SECRETS
+(for example $ENGAGE_LOYALTY_SIGNING_SECRETS: each Engage endpoint has its own secret), else of
+$ENGAGE_SIGNING_SECRETS; --key the first of $ENGAGE_PAYLOAD_KEYS; where none of the signing
+variables is set, the values in events/local.env.
 
 Exit status: 0 printed, or a 2xx answer; 1 a non-2xx answer; 2 bad usage or input; 3 the POST
 failed.";
@@ -210,12 +212,12 @@ fn send(args: SendArgs) -> Result<ExitCode, Failure> {
     let envelope = read_envelope(&args.envelope)?;
     let file = local_env(&root(args.root.clone()))?;
     let settings = Secrets::resolve(|k| std::env::var(k).ok(), &file);
-    let secret = signing_secret(&args, &settings)?;
     let options = Options {
         event_id: args.event_id.clone(),
         encrypt: encryption(&args, settings.as_ref().ok())?,
     };
     let prepared = prepare(&envelope, &options).map_err(input(&args.envelope))?;
+    let secret = signing_secret(&args, &settings, prepared.family)?;
     let msg_id = args.msg_id.clone().unwrap_or_else(new_msg_id);
     let timestamp = args.timestamp.unwrap_or_else(now_seconds);
     let headers = sign(
@@ -255,11 +257,19 @@ fn post(
     })
 }
 
-/// `--secret`, else the first signing secret of the environment or events/local.env.
-fn signing_secret(args: &SendArgs, settings: &Result<Secrets, String>) -> Result<String, Failure> {
+/// `--secret`, else the event family's own signing secret (`ENGAGE_<FAMILY>_SIGNING_SECRETS`)
+/// or the shared one, from the environment or events/local.env.
+fn signing_secret(
+    args: &SendArgs,
+    settings: &Result<Secrets, String>,
+    family: Option<Family>,
+) -> Result<String, Failure> {
     match (&args.secret, settings) {
         (Some(secret), _) => Ok(secret.clone()),
-        (None, Ok(settings)) => Ok(settings.signing_secret.clone()),
+        (None, Ok(settings)) => settings
+            .signing_secret_for(family)
+            .map(str::to_string)
+            .map_err(Failure::Input),
         (None, Err(e)) => Err(Failure::Input(e.clone())),
     }
 }

@@ -97,6 +97,10 @@ pub fn env_json(file: &BTreeMap<String, String>) -> Result<String, String> {
                 .map(String::as_str)
                 .unwrap_or(""),
         );
+        let own = engage_webhooks::family_signing_secrets_var(family);
+        if let Some(list) = file.get(own) {
+            put(own, list);
+        }
         put("ENGAGE_PAYLOAD_CIPHER", secrets.cipher.as_str());
         put("ENGAGE_SECRETS_ARN", "");
         put("DEDUP_TABLE", "engage-dedup");
@@ -159,7 +163,9 @@ pub fn sample_events(
             let family = p
                 .family
                 .ok_or_else(|| format!("{name}: unknown event type {}", p.event_type))?;
-            let headers = sign(&secrets.signing_secret, &new_msg_id(), ts, &p.body, false)?;
+            // Each family with its own endpoint's secret, as the functions check it.
+            let secret = secrets.signing_secret_for(Some(family))?;
+            let headers = sign(secret, &new_msg_id(), ts, &p.body, false)?;
             let event = sam_event(template, family, &p.body, &headers)?;
             let mut json = serde_json::to_string_pretty(&event).expect("a JSON value");
             json.push('\n');

@@ -14,6 +14,20 @@ fn local_env() -> BTreeMap<String, String> {
     parse_env_file(&std::fs::read_to_string(repo_root().join("events/local.env")).unwrap())
 }
 
+/// A receiver of `family` that verifies with the secret `secrets` signs `signer`'s events with
+/// (each Engage endpoint has its own), with the test payload key.
+fn endpoint_receiver(
+    secrets: &Secrets,
+    signer: Family,
+    family: Family,
+) -> engage_webhooks::Receiver {
+    let own = engage_webhooks::EngageSecrets {
+        signing_secrets: secrets.signing_secret_for(Some(signer)).unwrap().into(),
+        payload_keys: Some(PAYLOAD_KEY.into()),
+    };
+    engage_webhooks::Receiver::from_secrets(family, &own, secrets.cipher).unwrap()
+}
+
 fn envelopes() -> Vec<(String, String)> {
     read_envelopes(&repo_root().join("events/envelopes")).unwrap()
 }
@@ -60,7 +74,16 @@ fn every_sample_event_is_accepted_by_its_family_and_only_by_it() {
         assert_eq!(parsed["pathParameters"]["family"], event.family.as_str());
 
         let req = lambda_http::request::from_str(&event.json).expect("a Lambda HTTP event");
-        let r = receiver(event.family, Some(secrets.cipher));
+        // Signed with the family's own endpoint secret: the shared test secret does not verify.
+        assert_eq!(
+            receiver(event.family, Some(secrets.cipher))
+                .receive(&req)
+                .unwrap_err(),
+            WebhookError::InvalidSignature,
+            "{} is not signed with its endpoint's secret",
+            event.file_name
+        );
+        let r = endpoint_receiver(&secrets, event.family, event.family);
         let Ok(Received::Event(ev)) = r.receive(&req) else {
             panic!(
                 "{} was not accepted: {:?}",
@@ -95,7 +118,7 @@ fn every_sample_event_is_accepted_by_its_family_and_only_by_it() {
 
         let other = FAMILIES.into_iter().find(|f| *f != event.family).unwrap();
         assert_eq!(
-            receiver(other, Some(secrets.cipher))
+            endpoint_receiver(&secrets, event.family, other)
                 .receive(&req)
                 .unwrap_err(),
             WebhookError::WrongEndpoint(event.family)
@@ -148,6 +171,7 @@ fn a_bad_signature_is_refused() {
 /// timestamps go stale), and there is one plaintext and one encrypted event per envelope.
 #[test]
 fn the_committed_sample_events_are_consistent() {
+    let secrets = Secrets::from_file(&local_env()).unwrap();
     let dir = repo_root().join("events/sam");
     for (name, envelope) in envelopes() {
         let stem = name.trim_end_matches(".json");
@@ -163,8 +187,9 @@ fn the_committed_sample_events_are_consistent() {
             let h = &event["headers"];
             let body = event["body"].as_str().unwrap();
             let ts: i64 = h["svix-timestamp"].as_str().unwrap().parse().unwrap();
+            let family = prepare(&envelope, &Options::default()).unwrap().family;
             let expected = sign(
-                SIGNING_SECRET,
+                secrets.signing_secret_for(family).unwrap(),
                 h["svix-id"].as_str().unwrap(),
                 ts,
                 body,
@@ -212,6 +237,16 @@ fn the_committed_env_json_matches_local_env() {
         "PromotionFunction",
     ] {
         assert_eq!(v[f]["ENGAGE_SIGNING_SECRETS"], SIGNING_SECRET);
+        let own = format!(
+            "ENGAGE_{}_SIGNING_SECRETS",
+            f.trim_end_matches("Function").to_uppercase()
+        );
+        assert!(
+            v[f][&own]
+                .as_str()
+                .is_some_and(|s| s.starts_with("whsec_") && s != SIGNING_SECRET),
+            "{f} has its own endpoint secret"
+        );
         assert_eq!(v[f]["ENGAGE_PAYLOAD_KEYS"], PAYLOAD_KEY);
         assert_eq!(v[f]["ENGAGE_SECRETS_ARN"], "");
         assert_eq!(v[f]["DEDUP_TABLE"], "engage-dedup");
