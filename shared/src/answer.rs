@@ -6,6 +6,7 @@
 use crate::aws_calls;
 use crate::clock::now_millis;
 use crate::contract::JSON_CONTENT_TYPE;
+use crate::envelope::Envelope;
 use crate::error::WebhookError;
 use crate::event::{Event, Family};
 use crate::message_time::MessageTime;
@@ -58,8 +59,19 @@ where
             Err(e) => {
                 let result = Err(e);
                 let mut record = Delivery::new(family, headers, &result);
+                // Refused after the signature (wrong endpoint, tenant, decryption...): the
+                // envelope is Engage's word, so its type, tenant and id go on the record. It is
+                // parsed again only on this rare path, so accepted deliveries pay nothing.
+                let envelope = signature_verified(record.reason)
+                    .then(|| Envelope::parse(req.body().as_ref()).ok())
+                    .flatten();
                 if signature_verified(record.reason) {
                     record.sent_at = sent_at(headers);
+                }
+                if let Some(envelope) = &envelope {
+                    record.event_type = metric_name(&envelope.event_type);
+                    record.tenant = Some(envelope.tenant.as_str());
+                    record.event_id = envelope.event_id();
                 }
                 record.emit(started);
                 respond(result)
@@ -72,7 +84,7 @@ where
 /// What the log line and the metrics say about one delivery.
 struct Delivery<'a> {
     family: Family,
-    /// Engage's name, or `unknown` when the delivery was refused before its event was built.
+    /// Engage's name, or `unknown` when the delivery was refused before its envelope was read.
     event_type: &'a str,
     tenant: Option<&'a str>,
     event_id: Option<&'a str>,
@@ -272,6 +284,34 @@ mod tests {
             assert!((29_996..60_000).contains(&age), "{log}");
             assert_eq!(log["aws_calls"], 0);
         }
+        assert!(!captured.text().contains("john"));
+    }
+
+    #[test]
+    fn a_refusal_after_the_signature_names_the_envelopes_type_tenant_and_id() {
+        let captured = Captured::default();
+        let dispatch = Telemetry::json("info", "EngageWebhooks/unit")
+            .dispatch(captured.logs.clone(), captured.metrics.clone());
+        let contact = r#"{"eventId":"e-contact","eventType":"contact.created","isEncrypted":false,"payload":{"contactId":"c-john","email":"john@example.com"},"tenant":"t"}"#;
+        tracing::dispatcher::with_default(&dispatch, || {
+            // Routed to the loyalty receiver: 422 wrong_endpoint, decided after the signature.
+            assert_eq!(deliver(contact, Ok(Outcome::Processed)).status(), 422);
+            // Not an envelope at all: nothing to name.
+            assert_eq!(deliver("[1]", Ok(Outcome::Processed)).status(), 400);
+        });
+        let logs = captured.log_lines();
+        let metrics = captured.metric_lines();
+        assert_eq!(logs[0]["reason"], "wrong_endpoint");
+        assert_eq!(logs[0]["event_type"], "contact.created");
+        assert_eq!(logs[0]["tenant"], "t");
+        assert_eq!(logs[0]["event_id"], "e-contact");
+        assert_eq!(metrics[0]["EventType"], "contact.created");
+        assert_eq!(logs[1]["event_type"], "unknown");
+        assert!(
+            logs[1].get("event_id").is_none_or(|v| v.is_null()),
+            "{}",
+            logs[1]
+        );
         assert!(!captured.text().contains("john"));
     }
 

@@ -155,19 +155,31 @@ async fn every_refusal_logs_and_counts_its_reason_and_leaks_nothing() {
         (
             &function,
             signed_request(Shape::FunctionUrl, &contact),
-            want(422, "wrong_endpoint", "unknown", 0, Age::SignedNow),
+            want(422, "wrong_endpoint", "contact.created", 0, Age::SignedNow),
             vec![&contact],
         ),
         (
             &keyed,
             signed_request(Shape::FunctionUrl, &garbage),
-            want(400, "decryption_failed", "unknown", 0, Age::SignedNow),
+            want(
+                400,
+                "decryption_failed",
+                "loyalty.addPoints",
+                0,
+                Age::SignedNow,
+            ),
             vec![],
         ),
         (
             &function,
             signed_request(Shape::FunctionUrl, &garbage),
-            want(500, "payload_key_missing", "unknown", 0, Age::SignedNow),
+            want(
+                500,
+                "payload_key_missing",
+                "loyalty.addPoints",
+                0,
+                Age::SignedNow,
+            ),
             vec![],
         ),
         (

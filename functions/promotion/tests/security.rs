@@ -466,7 +466,7 @@ async fn a_signed_event_of_another_tenant_is_403_with_no_effect() {
         family: "promotion",
         status: 403,
         reason: "tenant_not_allowed",
-        event_type: "unknown",
+        event_type: EVENT,
         calls: 0,
         age: Age::SignedNow,
     };

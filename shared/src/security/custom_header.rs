@@ -325,28 +325,4 @@ mod tests {
         assert!(!shown.contains("very-secret"), "{shown}");
         assert!(shown.contains("1 tokens"), "{shown}");
     }
-
-    #[test]
-    fn the_comparison_does_not_depend_on_how_much_of_a_token_matches() {
-        // A coarse timing check (the guarantee is by construction: digests and ct_eq): the
-        // median time of a value matching the token in all but its last byte is not
-        // measurably longer than one differing in its first byte.
-        let token = "k".repeat(64);
-        let c = check("X-Engage-Token", &token);
-        let first = format!("x{}", &token[1..]);
-        let last = format!("{}x", &token[..63]);
-        let time = |v: &str| {
-            let mut samples: Vec<u128> = (0..2001)
-                .map(|_| {
-                    let t = std::time::Instant::now();
-                    std::hint::black_box(c.matches(std::hint::black_box(v.as_bytes())));
-                    t.elapsed().as_nanos()
-                })
-                .collect();
-            samples.sort_unstable();
-            samples[1000]
-        };
-        let (a, b) = (time(&first), time(&last));
-        assert!(a.max(b) <= a.min(b) * 3 + 2000, "first {a} ns, last {b} ns");
-    }
 }

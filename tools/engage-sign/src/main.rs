@@ -59,7 +59,7 @@ enum Command {
     ///
     /// The envelope is minified (whitespace between tokens removed, every token byte for
     /// byte), optionally given another event id and an encrypted payload, then signed.
-    Send(SendArgs),
+    Send(Box<SendArgs>),
 }
 
 #[derive(Args)]
@@ -109,6 +109,10 @@ struct SendArgs {
     /// Sign with a random secret instead (the answer must be 401)
     #[arg(long)]
     bad_signature: bool,
+    /// Also send this header, e.g. the custom header of ENGAGE_CUSTOM_HEADER
+    /// ("X-Engage-Token: <token>"); repeat for several
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    headers: Vec<String>,
     /// Give up on the POST after SECS seconds
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     timeout: u64,
@@ -120,7 +124,7 @@ struct SendArgs {
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Resign(args) => resign(args),
-        Command::Send(args) => send(args),
+        Command::Send(args) => send(*args),
     };
     result.unwrap_or_else(|failure| {
         let (code, msg) = match failure {
@@ -228,6 +232,11 @@ fn send(args: SendArgs) -> Result<ExitCode, Failure> {
         args.bad_signature,
     )
     .map_err(input("--secret"))?;
+    let headers = args
+        .headers
+        .iter()
+        .try_fold(headers, |signed, spec| signed.with_header(spec))
+        .map_err(input("--header"))?;
     match (args.curl, target_url(&args, &prepared)?) {
         (true, url) => {
             let url = url.as_deref().unwrap_or("${URL:?set URL}");

@@ -37,6 +37,21 @@ impl SignedHeaders {
         &self.headers
     }
 
+    /// Adds a header sent beside the signature, such as the custom header Engage can be set to
+    /// add (`ENGAGE_CUSTOM_HEADER`). `spec` is `Name: value`; the name and value are checked
+    /// as HTTP allows, and neither is echoed in the error.
+    pub fn with_header(mut self, spec: &str) -> Result<Self, String> {
+        let (name, value) = spec
+            .split_once(':')
+            .ok_or("a header is given as Name: value")?;
+        let name = http::HeaderName::from_bytes(name.trim().as_bytes())
+            .map_err(|_| "the header name is not a valid HTTP header name".to_string())?;
+        let value = http::HeaderValue::from_str(value.trim())
+            .map_err(|_| "the header value is not a valid HTTP header value".to_string())?;
+        self.headers.append(name, value);
+        Ok(self)
+    }
+
     /// The headers as (name, value) pairs, in the order Svix sends them.
     pub fn pairs(&self) -> Vec<(String, String)> {
         self.headers
@@ -98,6 +113,29 @@ mod tests {
     use super::*;
 
     const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+    #[test]
+    fn extra_headers_are_sent_beside_the_signature_and_bad_ones_are_refused() {
+        let signed = sign(SECRET, "msg_1", 1, "{}", false)
+            .unwrap()
+            .with_header("X-Engage-Token:  s3cret ")
+            .unwrap();
+        assert_eq!(signed.header_map()["x-engage-token"], "s3cret");
+        assert!(signed
+            .pairs()
+            .contains(&("x-engage-token".into(), "s3cret".into())));
+        assert_eq!(signed.pairs().len(), 4, "the three svix headers stay");
+        let no_colon = sign(SECRET, "msg_1", 1, "{}", false)
+            .unwrap()
+            .with_header("X-Engage-Token s3cret");
+        assert!(no_colon.is_err());
+        let bad_name = sign(SECRET, "msg_1", 1, "{}", false)
+            .unwrap()
+            .with_header("Bad Name: s3cret")
+            .err()
+            .unwrap();
+        assert!(!bad_name.contains("s3cret"), "{bad_name}");
+    }
 
     #[test]
     fn a_bad_signature_is_well_formed_and_different() {
