@@ -4,19 +4,9 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use engage_testkit::*;
-use engage_webhooks::{now_millis, svix_message_id, Family, WebhookFunction};
+use engage_webhooks::{now_millis, svix_message_id, Family};
 
 const CONSENT: Family = Family::Consent;
-
-/// An attempt of Svix message `msg_id` carrying `envelope`, signed now (as every attempt is).
-async fn attempt(function: &impl WebhookFunction, envelope: &str, msg_id: &str) -> (u16, String) {
-    let headers = signature_headers(envelope, msg_id);
-    answer(
-        &function
-            .handle(request(Shape::FunctionUrl, envelope, &headers))
-            .await,
-    )
-}
 
 /// An undated change of `event_type` for `contact` to `value` (JSON text).
 fn undated(event_type: &str, field: &str, contact: &str, value: &str) -> String {

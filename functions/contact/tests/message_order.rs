@@ -5,23 +5,13 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use engage_testkit::*;
-use engage_webhooks::{now_millis, svix_message_id, Family, WebhookFunction};
+use engage_webhooks::{now_millis, svix_message_id, Family};
 
 const CONTACT: Family = Family::Contact;
 const TRANSACT: &str = "TransactWriteItems";
 
 fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.into())
-}
-
-/// An attempt of Svix message `msg_id` carrying `envelope`, signed now (as every attempt is).
-async fn attempt(function: &impl WebhookFunction, envelope: &str, msg_id: &str) -> (u16, String) {
-    let headers = signature_headers(envelope, msg_id);
-    answer(
-        &function
-            .handle(request(Shape::FunctionUrl, envelope, &headers))
-            .await,
-    )
 }
 
 /// A `contact.updated` of `contact` whose `city` is `city`, with its event id.

@@ -10,24 +10,6 @@ use engage_webhooks::Family;
 const NEWER: &str = r#""2026-03-01T09:30:00Z""#;
 const OLDER: &str = r#""2026-03-01T10:00:00+01:00""#;
 
-fn want(
-    family: &'static str,
-    status: u16,
-    reason: &'static str,
-    event_type: &'static str,
-    calls: u64,
-    age: Age,
-) -> Want {
-    Want {
-        family,
-        status,
-        reason,
-        event_type,
-        calls,
-        age,
-    }
-}
-
 #[tokio::test]
 async fn a_contacts_life_is_logged_and_counted_without_one_personal_value() {
     let rig = MirrorRig::new().await;
@@ -45,7 +27,7 @@ async fn a_contacts_life_is_logged_and_counted_without_one_personal_value() {
         // A counting client of the test's own: the metric must agree with it.
         let (function, calls) = rig.counted_function(Family::Contact);
         let (got, out) = observe(&function, sent_ago(envelope, ago)).await;
-        let expected = want("contact", 200, reason, event_type, 1, Age::About(ago));
+        let expected = Want::new("contact", 200, reason, event_type, 1, Age::About(ago));
         let (log, _) = check_delivery(&got, &out, &expected);
         assert_eq!(log["aws_calls"], calls.count() as u64, "{reason}");
         assert_eq!(log["tenant"], SAMPLE_TENANT);
@@ -85,7 +67,7 @@ async fn a_stale_change_counts_its_two_calls_and_a_bad_one_its_refusal() {
     for (envelope, reason, calls) in [(&newer, "processed", 1), (&older, "stale", 2)] {
         let (function, counted) = rig.counted_function(Family::Consent);
         let (got, out) = observe(&function, sent_ago(envelope, 3_000)).await;
-        let expected = want(
+        let expected = Want::new(
             "consent",
             200,
             reason,
@@ -103,7 +85,7 @@ async fn a_stale_change_counts_its_two_calls_and_a_bad_one_its_refusal() {
     let (bad, _) = contact_envelope("contact.acceptsSms.changed", &contact);
     let bad = with_payload(&bad, &[("dateChanged", r#""john@example.com""#)], &[]);
     let (got, out) = observe(&rig.function(Family::Consent, None), sent_ago(&bad, 1_000)).await;
-    let expected = want(
+    let expected = Want::new(
         "consent",
         400,
         "invalid_payload",
@@ -115,15 +97,14 @@ async fn a_stale_change_counts_its_two_calls_and_a_bad_one_its_refusal() {
     assert_private(&out, &[&bad]);
 
     // DynamoDB refuses connections: the transaction's two attempts are counted, 503.
-    let refused = local_aws_at(&refusing_endpoint()).await;
     let function = rig.function_with(
         Family::Consent,
-        aws_sdk_dynamodb::Client::new(&refused),
+        refusing_dynamodb().await,
         &rig.contacts_table,
         None,
     );
     let (got, out) = observe(&function, sent_ago(&newer, 2_000)).await;
-    let expected = want(
+    let expected = Want::new(
         "consent",
         503,
         "storage_unavailable",

@@ -4,11 +4,10 @@
 
 use engage_testkit::*;
 use engage_webhooks::{
-    ConfigError, Family, MirrorFunction, Settings, WebhookFunction, ALLOWED_SOURCE_IPS,
-    CONSENT_SIGNING_SECRETS, CONTACTS_TABLE, CONTACT_SIGNING_SECRETS, CUSTOM_HEADER,
-    CUSTOM_HEADER_TOKENS, DEDUP_TABLE, SIGNING_SECRETS, TENANTS,
+    ConfigError, Family, MirrorFunction, ALLOWED_SOURCE_IPS, CONSENT_SIGNING_SECRETS,
+    CONTACTS_TABLE, CONTACT_SIGNING_SECRETS, CUSTOM_HEADER, CUSTOM_HEADER_TOKENS, DEDUP_TABLE,
+    SIGNING_SECRETS, TENANTS,
 };
-use std::collections::HashMap;
 
 const CONTACT: Family = Family::Contact;
 const CONSENT: Family = Family::Consent;
@@ -25,65 +24,43 @@ async fn function(
     family: Family,
     extra: &[(&str, &str)],
 ) -> Result<MirrorFunction, ConfigError> {
-    let mut map: HashMap<String, String> = HashMap::from([
-        (DEDUP_TABLE.to_string(), rig.dedup_table.clone()),
-        (CONTACTS_TABLE.to_string(), rig.contacts_table.clone()),
-        (SIGNING_SECRETS.to_string(), SIGNING_SECRET.to_string()),
-    ]);
-    for (k, v) in extra {
-        map.insert(k.to_string(), v.to_string());
-    }
-    MirrorFunction::from_settings(family, &Settings::new(move |k| map.get(k).cloned())).await
+    let base = [
+        (DEDUP_TABLE, rig.dedup_table.as_str()),
+        (CONTACTS_TABLE, rig.contacts_table.as_str()),
+        (SIGNING_SECRETS, SIGNING_SECRET),
+    ];
+    MirrorFunction::from_settings(family, &settings_with(&base, extra)).await
 }
 
 async fn built(rig: &MirrorRig, family: Family, extra: &[(&str, &str)]) -> MirrorFunction {
     function(rig, family, extra).await.expect("valid settings")
 }
 
-fn post(
+/// `body` from `ip`, signed with `secret`, is processed by `f`.
+async fn assert_first_delivery(
+    f: &MirrorFunction,
     shape: Shape,
     ip: &str,
     secret: &str,
     body: &str,
-    extra: &[(&str, &str)],
-) -> lambda_http::Request {
-    let mut headers =
-        signature_headers_for_bytes(secret, &format!("msg_{}", unique("m")), body.as_bytes());
-    headers.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    request_from(shape, ip, body.as_bytes(), &headers)
-}
-
-async fn send(f: &MirrorFunction, req: lambda_http::Request) -> (u16, String) {
-    answer(&f.handle(req).await)
-}
-
-fn refused(status: u16, reason: &str) -> (u16, String) {
-    (status, reason.to_string())
-}
-
-fn processed() -> (u16, String) {
-    (200, "processed".into())
-}
-
-/// Items in `table`, read consistently.
-async fn items(rig: &MirrorRig, table: &str) -> usize {
-    aws_sdk_dynamodb::Client::new(&rig.sdk)
-        .scan()
-        .table_name(table)
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("scan")
-        .count as usize
+) {
+    assert_eq!(
+        send_signed(f, shape, ip, secret, body, &[]).await,
+        processed()
+    );
 }
 
 async fn assert_untouched(rig: &MirrorRig) {
     assert_eq!(
-        items(rig, &rig.contacts_table).await,
+        item_count(&rig.sdk, &rig.contacts_table).await,
         0,
         "the mirror is untouched"
     );
-    assert_eq!(items(rig, &rig.dedup_table).await, 0, "no dedup record");
+    assert_eq!(
+        item_count(&rig.sdk, &rig.dedup_table).await,
+        0,
+        "no dedup record"
+    );
 }
 
 #[tokio::test]
@@ -96,30 +73,34 @@ async fn the_mirror_is_untouched_by_requests_from_other_addresses() {
     for shape in Shape::ALL {
         for ip in [STRANGER, "2a05:d028:17:7fff::1", "52.215.16.240"] {
             let xff = [("X-Forwarded-For", SVIX_IP)];
-            let req = post(shape, ip, SIGNING_SECRET, &created, &xff);
             assert_eq!(
-                send(&contact, req).await,
+                send_signed(&contact, shape, ip, SIGNING_SECRET, &created, &xff).await,
                 refused(403, "source_ip_not_allowed")
             );
-            let req = post(shape, ip, SIGNING_SECRET, &email, &xff);
             assert_eq!(
-                send(&consent, req).await,
+                send_signed(&consent, shape, ip, SIGNING_SECRET, &email, &xff).await,
                 refused(403, "source_ip_not_allowed")
             );
         }
     }
     assert_untouched(&rig).await;
     // From Svix (IPv4 and inside the IPv6 range), the same events are first deliveries.
-    let req = post(
+    assert_first_delivery(
+        &contact,
         Shape::ApiGatewayHttp,
         SVIX_IP,
         SIGNING_SECRET,
         &created,
-        &[],
-    );
-    assert_eq!(send(&contact, req).await, processed());
-    let req = post(Shape::FunctionUrl, SVIX_IPV6, SIGNING_SECRET, &email, &[]);
-    assert_eq!(send(&consent, req).await, processed());
+    )
+    .await;
+    assert_first_delivery(
+        &consent,
+        Shape::FunctionUrl,
+        SVIX_IPV6,
+        SIGNING_SECRET,
+        &email,
+    )
+    .await;
     let item = rig.contact("c-ip-1").await.expect("the contact");
     assert!(item.contains_key("profile") && item.contains_key("acceptsEmail"));
 }
@@ -137,43 +118,47 @@ async fn the_mirror_needs_the_custom_header_when_it_is_on() {
     *near.last_mut().unwrap() ^= 0x02;
     let near = String::from_utf8(near).unwrap();
     for shape in Shape::ALL {
-        let req = post(shape, SVIX_IP, SIGNING_SECRET, &deleted, &[]);
         assert_eq!(
-            send(&contact, req).await,
+            send_signed(&contact, shape, SVIX_IP, SIGNING_SECRET, &deleted, &[]).await,
             refused(401, "invalid_custom_header")
         );
-        let req = post(
-            shape,
-            SVIX_IP,
-            SIGNING_SECRET,
-            &deleted,
-            &[("X-Engage-Token", &near)],
-        );
         assert_eq!(
-            send(&contact, req).await,
+            send_signed(
+                &contact,
+                shape,
+                SVIX_IP,
+                SIGNING_SECRET,
+                &deleted,
+                &[("X-Engage-Token", &near)],
+            )
+            .await,
             refused(401, "invalid_custom_header")
         );
     }
     assert_untouched(&rig).await;
-    let req = post(
-        Shape::FunctionUrl,
-        SVIX_IP,
-        SIGNING_SECRET,
-        &deleted,
-        &[("x-ENGAGE-token", TOKEN)],
+    assert_eq!(
+        send_signed(
+            &contact,
+            Shape::FunctionUrl,
+            SVIX_IP,
+            SIGNING_SECRET,
+            &deleted,
+            &[("x-ENGAGE-token", TOKEN)],
+        )
+        .await,
+        processed()
     );
-    assert_eq!(send(&contact, req).await, processed());
     // Off: no header needed.
     let off = built(&rig, CONTACT, &[]).await;
     let (created, _) = contact_envelope("contact.created", "c-hdr-2");
-    let req = post(
+    assert_first_delivery(
+        &off,
         Shape::ApiGatewayHttp,
         STRANGER,
         SIGNING_SECRET,
         &created,
-        &[],
-    );
-    assert_eq!(send(&off, req).await, processed());
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -214,19 +199,35 @@ async fn contact_and_consent_each_accept_only_their_own_endpoints_secret() {
     let (sms, _) = contact_envelope("contact.acceptsSms.changed", "c-sec-1");
     for shape in Shape::ALL {
         for other in [CONSENT_SECRET, SIGNING_SECRET] {
-            let req = post(shape, SVIX_IP, other, &created, &[]);
-            assert_eq!(send(&contact, req).await, refused(401, "invalid_signature"));
+            assert_eq!(
+                send_signed(&contact, shape, SVIX_IP, other, &created, &[]).await,
+                refused(401, "invalid_signature")
+            );
         }
         for other in [CONTACT_SECRET, SIGNING_SECRET] {
-            let req = post(shape, SVIX_IP, other, &sms, &[]);
-            assert_eq!(send(&consent, req).await, refused(401, "invalid_signature"));
+            assert_eq!(
+                send_signed(&consent, shape, SVIX_IP, other, &sms, &[]).await,
+                refused(401, "invalid_signature")
+            );
         }
     }
     assert_untouched(&rig).await;
-    let req = post(Shape::FunctionUrl, SVIX_IP, CONTACT_SECRET, &created, &[]);
-    assert_eq!(send(&contact, req).await, processed());
-    let req = post(Shape::ApiGatewayHttp, SVIX_IP, CONSENT_SECRET, &sms, &[]);
-    assert_eq!(send(&consent, req).await, processed());
+    assert_first_delivery(
+        &contact,
+        Shape::FunctionUrl,
+        SVIX_IP,
+        CONTACT_SECRET,
+        &created,
+    )
+    .await;
+    assert_first_delivery(
+        &consent,
+        Shape::ApiGatewayHttp,
+        SVIX_IP,
+        CONSENT_SECRET,
+        &sms,
+    )
+    .await;
 
     // Only the shared list: either function accepts an event signed with it.
     let contact = built(&rig, CONTACT, &[]).await;
@@ -259,11 +260,11 @@ async fn a_signed_body_that_is_not_utf8_is_400_invalid_body_and_the_mirror_is_un
         .expect("the contact id");
     body[at + 7] = 0xc3; // a lead byte with no continuation
     for shape in Shape::ALL {
-        let mut headers =
-            signature_headers_for_bytes(SIGNING_SECRET, &format!("msg_{}", unique("u")), &body);
-        headers.push(("content-type".into(), "application/json".into()));
-        let req = request_from(shape, SVIX_IP, &body, &headers);
-        assert_eq!(send(&contact, req).await, refused(400, "invalid_body"));
+        let json = [("content-type", "application/json")];
+        assert_eq!(
+            send_signed(&contact, shape, SVIX_IP, SIGNING_SECRET, &body, &json).await,
+            refused(400, "invalid_body")
+        );
     }
     assert_untouched(&rig).await;
 }

@@ -31,6 +31,22 @@ async fn behind_proxies(
     (function, dynamodb_proxy, sqs_proxy)
 }
 
+/// Delivers `env` to a loyalty function whose first `SendMessage` answer is lost, asserts it
+/// processed, and returns the SQS proxy.
+async fn processed_losing_the_first_send_answer(rig: &FanOutRig, env: &str) -> FaultProxy {
+    let (function, _, sqs) = behind_proxies(
+        rig,
+        vec![],
+        vec![Rule::new("SendMessage", Times::First(1), Fault::DropAnswer)],
+    )
+    .await;
+    assert_eq!(
+        deliver(&function, Shape::FunctionUrl, env).await,
+        (200, "processed".into())
+    );
+    sqs
+}
+
 #[tokio::test]
 async fn a_claim_whose_answer_was_lost_is_ours_and_gives_exactly_one_message() {
     let rig = FanOutRig::new(Family::Loyalty, false).await;
@@ -63,16 +79,7 @@ async fn a_claim_whose_answer_was_lost_is_ours_and_gives_exactly_one_message() {
 async fn a_lost_send_answer_on_a_fifo_queue_gives_one_message() {
     let rig = FanOutRig::new(Family::Loyalty, true).await;
     let (env, id) = fresh_envelope("reward.voucher.created");
-    let (function, _, sqs) = behind_proxies(
-        &rig,
-        vec![],
-        vec![Rule::new("SendMessage", Times::First(1), Fault::DropAnswer)],
-    )
-    .await;
-    assert_eq!(
-        deliver(&function, Shape::FunctionUrl, &env).await,
-        (200, "processed".into())
-    );
+    let sqs = processed_losing_the_first_send_answer(&rig, &env).await;
     assert_eq!(sqs.seen("SendMessage"), 2, "the SDK sent it again");
     let messages = rig.messages().await;
     assert_eq!(
@@ -89,16 +96,7 @@ async fn a_lost_send_answer_on_a_fifo_queue_gives_one_message() {
 async fn a_lost_send_answer_on_a_standard_queue_can_deliver_twice_with_one_event_id() {
     let rig = FanOutRig::new(Family::Loyalty, false).await;
     let (env, id) = fresh_envelope("point.balance.updated");
-    let (function, _, sqs) = behind_proxies(
-        &rig,
-        vec![],
-        vec![Rule::new("SendMessage", Times::First(1), Fault::DropAnswer)],
-    )
-    .await;
-    assert_eq!(
-        deliver(&function, Shape::FunctionUrl, &env).await,
-        (200, "processed".into())
-    );
+    let sqs = processed_losing_the_first_send_answer(&rig, &env).await;
     assert_eq!(sqs.seen("SendMessage"), 2);
     let messages = rig.messages().await;
     assert_eq!(messages.len(), 2);

@@ -8,14 +8,7 @@ use engage_webhooks::{now_millis, Family, PayloadCipher, MAX_BODY_BYTES};
 use lambda_http::{Body, Request};
 
 fn want(status: u16, reason: &'static str, event_type: &'static str, calls: u64, age: Age) -> Want {
-    Want {
-        family: "loyalty",
-        status,
-        reason,
-        event_type,
-        calls,
-        age,
-    }
+    Want::new("loyalty", status, reason, event_type, calls, age)
 }
 
 #[tokio::test]
@@ -225,9 +218,8 @@ async fn conflicts_count_their_one_read_and_outages_their_every_attempt() {
     assert_private(&out, &[&reused]);
 
     // DynamoDB refuses connections: both attempts of the claim are counted.
-    let refused = local_aws_at(&refusing_endpoint()).await;
     let no_storage = rig.function_with(
-        aws_sdk_dynamodb::Client::new(&refused),
+        refusing_dynamodb().await,
         aws_sdk_sqs::Client::new(&rig.sdk),
         &rig.queue_url,
         None,

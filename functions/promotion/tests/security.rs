@@ -8,11 +8,10 @@
 
 use engage_testkit::*;
 use engage_webhooks::{
-    ConfigError, Family, FanOutFunction, Settings, WebhookFunction, ALLOWED_SOURCE_IPS,
-    CONTACT_SIGNING_SECRETS, CUSTOM_HEADER, CUSTOM_HEADER_TOKENS, DEDUP_TABLE, PROMOTION_QUEUE_URL,
+    ConfigError, Family, FanOutFunction, ALLOWED_SOURCE_IPS, CONTACT_SIGNING_SECRETS,
+    CUSTOM_HEADER, CUSTOM_HEADER_TOKENS, DEDUP_TABLE, PROMOTION_QUEUE_URL,
     PROMOTION_SIGNING_SECRETS, SECRETS_ARN, SIGNING_SECRETS, TENANTS,
 };
-use std::collections::HashMap;
 
 const EVENT: &str = "promotion.multichannel.assigned";
 /// Svix's published EU source addresses (docs.svix.com/receiving/source-ips), as the README
@@ -45,15 +44,12 @@ impl Stack {
     /// The function as a cold start builds it, from the stack's resources, the test signing
     /// secret as the shared list, and `extra` (a blank value unsets a setting).
     async fn function(&self, extra: &[(&str, &str)]) -> Result<FanOutFunction, ConfigError> {
-        let mut map: HashMap<String, String> = HashMap::from([
-            (DEDUP_TABLE.to_string(), self.rig.table.clone()),
-            (PROMOTION_QUEUE_URL.to_string(), self.rig.queue_url.clone()),
-            (SIGNING_SECRETS.to_string(), SIGNING_SECRET.to_string()),
-        ]);
-        for (k, v) in extra {
-            map.insert(k.to_string(), v.to_string());
-        }
-        let settings = Settings::new(move |k| map.get(k).cloned());
+        let base = [
+            (DEDUP_TABLE, self.rig.table.as_str()),
+            (PROMOTION_QUEUE_URL, self.rig.queue_url.as_str()),
+            (SIGNING_SECRETS, SIGNING_SECRET),
+        ];
+        let settings = settings_with(&base, extra);
         FanOutFunction::from_settings(Family::Promotion, PROMOTION_QUEUE_URL, &settings).await
     }
 
@@ -66,44 +62,59 @@ impl Stack {
     }
 
     async fn records(&self) -> usize {
-        count_items(&self.rig.sdk, &self.rig.table).await
+        item_count(&self.rig.sdk, &self.rig.table).await
+    }
+
+    /// Nothing on the queue and no dedup record.
+    async fn assert_no_effect(&self) {
+        assert_eq!(self.messages().await, 0, "a refused request sends nothing");
+        assert_eq!(self.records().await, 0, "a refused request records nothing");
     }
 }
 
-async fn count_items(sdk: &aws_config::SdkConfig, table: &str) -> usize {
-    aws_sdk_dynamodb::Client::new(sdk)
-        .scan()
-        .table_name(table)
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("scan")
-        .count as usize
-}
-
-/// `body`, signed now with `secret`, from `ip`, with `extra` headers.
-fn post(
+/// A fresh event from `ip`, signed now with `secret`, with `extra` headers: `f`'s answer.
+async fn send_fresh(
+    f: &FanOutFunction,
     shape: Shape,
     ip: &str,
     secret: &str,
-    body: &[u8],
     extra: &[(&str, &str)],
-) -> lambda_http::Request {
-    let mut headers = signature_headers_for_bytes(secret, &format!("msg_{}", unique("s")), body);
-    headers.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    request_from(shape, ip, body, &headers)
+) -> (u16, String) {
+    let (env, _) = fresh_envelope(EVENT);
+    send(f, signed_from(shape, ip, secret, &env, extra)).await
 }
 
-async fn send(f: &FanOutFunction, req: lambda_http::Request) -> (u16, String) {
-    answer(&f.handle(req).await)
+/// A fresh event in every shape for each `(source address, extra headers)` case: each one
+/// processed, and one message for each on the queue (which held none before).
+async fn assert_all_served(stack: &Stack, f: &FanOutFunction, cases: &[(&str, &[(&str, &str)])]) {
+    let mut served = 0;
+    for shape in SHAPES {
+        for (ip, extra) in cases {
+            assert_eq!(
+                send_fresh(f, shape, ip, SIGNING_SECRET, extra).await,
+                processed(),
+                "{ip} {extra:?} {shape:?}"
+            );
+            served += 1;
+        }
+    }
+    assert_eq!(stack.messages().await, served);
 }
 
-fn refused(status: u16, reason: &str) -> (u16, String) {
-    (status, reason.to_string())
-}
-
-fn processed() -> (u16, String) {
-    (200, "processed".into())
+/// Under each of `settings`, a fresh event in every shape from each of `ips`: processed.
+async fn assert_served_under(stack: &Stack, settings: &[&[(&str, &str)]], ips: &[&str]) {
+    for setting in settings {
+        let f = stack.built(setting).await;
+        for shape in SHAPES {
+            for ip in ips {
+                assert_eq!(
+                    send_fresh(&f, shape, ip, SIGNING_SECRET, &[]).await,
+                    processed(),
+                    "{setting:?} {ip}"
+                );
+            }
+        }
+    }
 }
 
 /// A refusal before the signature, observed: one log line with status and reason, no AWS
@@ -149,7 +160,7 @@ async fn the_ip_lock_refuses_other_addresses_before_the_signature_with_no_effect
             refused(403, "source_ip_not_allowed")
         );
         // Correctly signed, and X-Forwarded-For names an allowed address: sourceIp decides.
-        let forwarded = post(
+        let forwarded = signed_from(
             shape,
             STRANGER,
             SIGNING_SECRET,
@@ -171,39 +182,26 @@ async fn the_ip_lock_refuses_other_addresses_before_the_signature_with_no_effect
             "::1",
             "127.0.0.1",
         ] {
-            let req = post(shape, outside, SIGNING_SECRET, body, &[]);
             assert_eq!(
-                send(&f, req).await,
+                send_signed(&f, shape, outside, SIGNING_SECRET, body, &[]).await,
                 refused(403, "source_ip_not_allowed"),
                 "{outside} {shape:?}"
             );
         }
     }
-    assert_eq!(stack.messages().await, 0, "a refused request sends nothing");
-    assert_eq!(
-        stack.records().await,
-        0,
-        "a refused request records nothing"
-    );
+    stack.assert_no_effect().await;
 
     // The edges just inside, a single address, and an IPv4-mapped IPv6 client: served.
-    let mut served = 0;
-    for shape in SHAPES {
-        for inside in [
-            SVIX_IP,
-            "::ffff:52.215.16.239",
-            "198.51.100.64",
-            "198.51.100.127",
-            "2a05:d028:17:8000::",
-            "2a05:d028:17:80ff:ffff:ffff:ffff:ffff",
-        ] {
-            let (env, _) = fresh_envelope(EVENT);
-            let req = post(shape, inside, SIGNING_SECRET, env.as_bytes(), &[]);
-            assert_eq!(send(&f, req).await, processed(), "{inside} {shape:?}");
-            served += 1;
-        }
-    }
-    assert_eq!(stack.messages().await, served);
+    let inside = [
+        SVIX_IP,
+        "::ffff:52.215.16.239",
+        "198.51.100.64",
+        "198.51.100.127",
+        "2a05:d028:17:8000::",
+        "2a05:d028:17:80ff:ffff:ffff:ffff:ffff",
+    ];
+    let cases: Vec<(&str, &[(&str, &str)])> = inside.iter().map(|ip| (*ip, &[][..])).collect();
+    assert_all_served(&stack, &f, &cases).await;
 }
 
 #[tokio::test]
@@ -212,38 +210,28 @@ async fn an_event_refused_for_its_address_is_processed_once_it_comes_from_svix()
     let f = stack.built(&[(ALLOWED_SOURCE_IPS, SVIX_EU)]).await;
     let (env, _) = fresh_envelope(EVENT);
     for shape in SHAPES {
-        let req = post(shape, STRANGER, SIGNING_SECRET, env.as_bytes(), &[]);
-        assert_eq!(send(&f, req).await, refused(403, "source_ip_not_allowed"));
+        assert_eq!(
+            send_signed(&f, shape, STRANGER, SIGNING_SECRET, &env, &[]).await,
+            refused(403, "source_ip_not_allowed")
+        );
     }
     // The same event, now from Svix: a first delivery, not a duplicate.
-    let req = post(
-        Shape::FunctionUrl,
-        SVIX_IP,
-        SIGNING_SECRET,
-        env.as_bytes(),
-        &[],
+    assert_eq!(
+        send_signed(&f, Shape::FunctionUrl, SVIX_IP, SIGNING_SECRET, &env, &[],).await,
+        processed()
     );
-    assert_eq!(send(&f, req).await, processed());
     assert_eq!(stack.messages().await, 1);
 }
 
 #[tokio::test]
 async fn without_the_setting_every_address_is_served() {
     let stack = Stack::new().await;
-    for setting in [
-        &[][..],
+    let settings: [&[(&str, &str)]; 3] = [
+        &[],
         &[(ALLOWED_SOURCE_IPS, "")],
         &[(ALLOWED_SOURCE_IPS, " ,\n ")],
-    ] {
-        let f = stack.built(setting).await;
-        for shape in SHAPES {
-            for ip in [STRANGER, "2001:db8::1"] {
-                let (env, _) = fresh_envelope(EVENT);
-                let req = post(shape, ip, SIGNING_SECRET, env.as_bytes(), &[]);
-                assert_eq!(send(&f, req).await, processed(), "{setting:?} {ip}");
-            }
-        }
-    }
+    ];
+    assert_served_under(&stack, &settings, &[STRANGER, "2001:db8::1"]).await;
 }
 
 #[tokio::test]
@@ -252,11 +240,11 @@ async fn an_ip_refusal_is_one_log_line_without_the_address_and_no_aws_call() {
     let f = stack.built(&[(ALLOWED_SOURCE_IPS, SVIX_EU)]).await;
     for shape in SHAPES {
         let (env, _) = fresh_envelope(EVENT);
-        let req = post(
+        let req = signed_from(
             shape,
             "203.0.113.77",
             SIGNING_SECRET,
-            env.as_bytes(),
+            &env,
             &[("X-Forwarded-For", "198.51.100.222")],
         );
         assert_refused_quietly(
@@ -290,6 +278,8 @@ async fn the_custom_header_must_carry_one_of_the_tokens() {
     for shape in SHAPES {
         let (env, _) = fresh_envelope(EVENT);
         let body = env.as_bytes();
+        let from_svix =
+            |extra: &[(&str, &str)]| signed_from(shape, SVIX_IP, SIGNING_SECRET, body, extra);
         // Missing, even unsigned: refused as a missing header (401), before the signature.
         let req = request_from(shape, SVIX_IP, body, &[]);
         assert_eq!(send(&f, req).await, refused(401, "invalid_custom_header"));
@@ -301,53 +291,27 @@ async fn the_custom_header_must_carry_one_of_the_tokens() {
             &format!("{TOKEN_OLD} {TOKEN_NEW}"),
             &format!("Bearer {TOKEN_NEW}"),
         ] {
-            let req = post(
-                shape,
-                SVIX_IP,
-                SIGNING_SECRET,
-                body,
-                &[("X-Engage-Token", wrong)],
-            );
             assert_eq!(
-                send(&f, req).await,
+                send(&f, from_svix(&[("X-Engage-Token", wrong)])).await,
                 refused(401, "invalid_custom_header"),
                 "{wrong:?}"
             );
         }
         // The right token under another header name is still missing.
-        let req = post(
-            shape,
-            SVIX_IP,
-            SIGNING_SECRET,
-            body,
-            &[("X-Engage", TOKEN_NEW)],
+        assert_eq!(
+            send(&f, from_svix(&[("X-Engage", TOKEN_NEW)])).await,
+            refused(401, "invalid_custom_header")
         );
-        assert_eq!(send(&f, req).await, refused(401, "invalid_custom_header"));
     }
-    assert_eq!(stack.messages().await, 0);
-    assert_eq!(stack.records().await, 0);
+    stack.assert_no_effect().await;
 
     // Either token (rotation), under the name in any case.
-    let mut served = 0;
-    for shape in SHAPES {
-        for (name, token) in [
-            ("x-engage-token", TOKEN_OLD),
-            ("X-ENGAGE-TOKEN", TOKEN_NEW),
-            ("X-Engage-Token", TOKEN_NEW),
-        ] {
-            let (env, _) = fresh_envelope(EVENT);
-            let req = post(
-                shape,
-                SVIX_IP,
-                SIGNING_SECRET,
-                env.as_bytes(),
-                &[(name, token)],
-            );
-            assert_eq!(send(&f, req).await, processed(), "{name} {shape:?}");
-            served += 1;
-        }
-    }
-    assert_eq!(stack.messages().await, served);
+    let cases: [(&str, &[(&str, &str)]); 3] = [
+        (SVIX_IP, &[("x-engage-token", TOKEN_OLD)]),
+        (SVIX_IP, &[("X-ENGAGE-TOKEN", TOKEN_NEW)]),
+        (SVIX_IP, &[("X-Engage-Token", TOKEN_NEW)]),
+    ];
+    assert_all_served(&stack, &f, &cases).await;
 }
 
 #[tokio::test]
@@ -357,11 +321,11 @@ async fn a_custom_header_refusal_is_one_log_line_without_the_token() {
     let near = format!("{}X", &TOKEN_NEW[..TOKEN_NEW.len() - 1]);
     for shape in SHAPES {
         let (env, _) = fresh_envelope(EVENT);
-        let req = post(
+        let req = signed_from(
             shape,
             SVIX_IP,
             SIGNING_SECRET,
-            env.as_bytes(),
+            &env,
             &[("X-Engage-Token", &near)],
         );
         assert_refused_quietly(&f, req, 401, "invalid_custom_header", &[TOKEN_NEW, &near]).await;
@@ -372,17 +336,11 @@ async fn a_custom_header_refusal_is_one_log_line_without_the_token() {
 async fn without_a_header_name_there_is_no_custom_header_check() {
     let stack = Stack::new().await;
     // Tokens alone do not turn the check on (the cold start warns instead).
-    for setting in [
-        &[][..],
+    let settings: [&[(&str, &str)]; 2] = [
+        &[],
         &[(CUSTOM_HEADER, " "), (CUSTOM_HEADER_TOKENS, TOKEN_NEW)],
-    ] {
-        let f = stack.built(setting).await;
-        for shape in SHAPES {
-            let (env, _) = fresh_envelope(EVENT);
-            let req = post(shape, STRANGER, SIGNING_SECRET, env.as_bytes(), &[]);
-            assert_eq!(send(&f, req).await, processed(), "{setting:?}");
-        }
-    }
+    ];
+    assert_served_under(&stack, &settings, &[STRANGER]).await;
 }
 
 // --- UTF-8 body (issue 10 item 6) -------------------------------------------------------------
@@ -402,23 +360,20 @@ async fn a_correctly_signed_body_that_is_not_utf8_is_400_invalid_body_with_no_ef
     assert!(std::str::from_utf8(&body).is_err());
     for shape in SHAPES {
         // Correctly signed (over the raw bytes, as Svix's HMAC is): invalid_body, not 401.
-        let req = post(shape, SVIX_IP, SIGNING_SECRET, &body, &[]);
         assert_eq!(
-            send(&f, req).await,
+            send_signed(&f, shape, SVIX_IP, SIGNING_SECRET, &body, &[]).await,
             refused(400, "invalid_body"),
             "{shape:?}"
         );
         // Signed with a secret nobody here knows: still invalid_body, the check comes first.
-        let req = post(shape, SVIX_IP, CONTACT_SECRET, &body, &[]);
         assert_eq!(
-            send(&f, req).await,
+            send_signed(&f, shape, SVIX_IP, CONTACT_SECRET, &body, &[]).await,
             refused(400, "invalid_body"),
             "{shape:?}"
         );
     }
-    assert_eq!(stack.messages().await, 0);
-    assert_eq!(stack.records().await, 0);
-    let req = post(
+    stack.assert_no_effect().await;
+    let req = signed_from(
         Shape::FunctionUrlBase64,
         SVIX_IP,
         SIGNING_SECRET,
@@ -439,25 +394,24 @@ async fn a_signed_event_of_another_tenant_is_403_with_no_effect() {
     let (refused_event, _) = fresh_envelope(EVENT);
     for shape in SHAPES {
         // The sample's tenant is myTenantName: neither listed name (exact, case-sensitive).
-        let req = post(
-            shape,
-            SVIX_IP,
-            SIGNING_SECRET,
-            refused_event.as_bytes(),
-            &[],
+        assert_eq!(
+            send_signed(&f, shape, SVIX_IP, SIGNING_SECRET, &refused_event, &[],).await,
+            refused(403, "tenant_not_allowed")
         );
-        assert_eq!(send(&f, req).await, refused(403, "tenant_not_allowed"));
         // Before routing: an unknown type or another family's event of that tenant, too.
         let (unknown, _) = fresh_envelope(EVENT);
         let unknown = with_fields(&unknown, &[("eventType", "\"promotion.expired\"")]);
-        let req = post(shape, SVIX_IP, SIGNING_SECRET, unknown.as_bytes(), &[]);
-        assert_eq!(send(&f, req).await, refused(403, "tenant_not_allowed"));
+        assert_eq!(
+            send_signed(&f, shape, SVIX_IP, SIGNING_SECRET, &unknown, &[]).await,
+            refused(403, "tenant_not_allowed")
+        );
         let (points, _) = fresh_envelope("loyalty.addPoints");
-        let req = post(shape, SVIX_IP, SIGNING_SECRET, points.as_bytes(), &[]);
-        assert_eq!(send(&f, req).await, refused(403, "tenant_not_allowed"));
+        assert_eq!(
+            send_signed(&f, shape, SVIX_IP, SIGNING_SECRET, &points, &[]).await,
+            refused(403, "tenant_not_allowed")
+        );
     }
-    assert_eq!(stack.messages().await, 0);
-    assert_eq!(stack.records().await, 0);
+    stack.assert_no_effect().await;
 
     // Observed: one log line, signed (so its age is known), no AWS call, no payload value.
     let (env, _) = fresh_envelope(EVENT);
@@ -503,13 +457,15 @@ async fn a_function_with_its_own_secrets_accepts_only_them() {
     for shape in SHAPES {
         // The shared list (still set) and another endpoint's secret are refused.
         for other in [SIGNING_SECRET, CONTACT_SECRET] {
-            let (env, _) = fresh_envelope(EVENT);
-            let req = post(shape, SVIX_IP, other, env.as_bytes(), &[]);
-            assert_eq!(send(&f, req).await, refused(401, "invalid_signature"));
+            assert_eq!(
+                send_fresh(&f, shape, SVIX_IP, other, &[]).await,
+                refused(401, "invalid_signature")
+            );
         }
-        let (env, _) = fresh_envelope(EVENT);
-        let req = post(shape, SVIX_IP, PROMOTION_SECRET, env.as_bytes(), &[]);
-        assert_eq!(send(&f, req).await, processed());
+        assert_eq!(
+            send_fresh(&f, shape, SVIX_IP, PROMOTION_SECRET, &[]).await,
+            processed()
+        );
     }
     assert_eq!(stack.messages().await, SHAPES.len());
 
@@ -518,14 +474,7 @@ async fn a_function_with_its_own_secrets_accepts_only_them() {
     let f = stack
         .built(&[(CONTACT_SIGNING_SECRETS, CONTACT_SECRET)])
         .await;
-    for shape in SHAPES {
-        let (env, _) = fresh_envelope(EVENT);
-        let req = post(shape, SVIX_IP, SIGNING_SECRET, env.as_bytes(), &[]);
-        assert_eq!(send(&f, req).await, processed());
-        let (env, _) = fresh_envelope(EVENT);
-        let req = post(shape, SVIX_IP, CONTACT_SECRET, env.as_bytes(), &[]);
-        assert_eq!(send(&f, req).await, refused(401, "invalid_signature"));
-    }
+    assert_only_the_shared_secret_is_accepted(&f).await;
     // The family's list alone, no shared one.
     let f = stack
         .built(&[
@@ -533,15 +482,25 @@ async fn a_function_with_its_own_secrets_accepts_only_them() {
             (PROMOTION_SIGNING_SECRETS, PROMOTION_SECRET),
         ])
         .await;
-    let (env, _) = fresh_envelope(EVENT);
-    let req = post(
-        Shape::ApiGatewayHttp,
-        SVIX_IP,
-        PROMOTION_SECRET,
-        env.as_bytes(),
-        &[],
+    assert_eq!(
+        send_fresh(&f, Shape::ApiGatewayHttp, SVIX_IP, PROMOTION_SECRET, &[]).await,
+        processed()
     );
-    assert_eq!(send(&f, req).await, processed());
+}
+
+/// In every shape: an event signed with the shared test secret is processed, one signed with
+/// the contact endpoint's secret is refused.
+async fn assert_only_the_shared_secret_is_accepted(f: &FanOutFunction) {
+    for shape in SHAPES {
+        assert_eq!(
+            send_fresh(f, shape, SVIX_IP, SIGNING_SECRET, &[]).await,
+            processed()
+        );
+        assert_eq!(
+            send_fresh(f, shape, SVIX_IP, CONTACT_SECRET, &[]).await,
+            refused(401, "invalid_signature")
+        );
+    }
 }
 
 async fn new_secret(sdk: &aws_config::SdkConfig, value: &str) -> String {
@@ -589,15 +548,11 @@ async fn per_family_secrets_and_header_tokens_come_from_secrets_manager() {
             (SIGNING_SECRET, TOKEN_NEW, refused(401, "invalid_signature")),
             (CONTACT_SECRET, TOKEN_NEW, refused(401, "invalid_signature")),
         ] {
-            let (env, _) = fresh_envelope(EVENT);
-            let req = post(
-                shape,
-                SVIX_IP,
-                secret,
-                env.as_bytes(),
-                &[("X-Engage-Token", token)],
+            assert_eq!(
+                send_fresh(&f, shape, SVIX_IP, secret, &[("X-Engage-Token", token)]).await,
+                want,
+                "{shape:?} {token}"
             );
-            assert_eq!(send(&f, req).await, want, "{shape:?} {token}");
         }
     }
 
@@ -608,14 +563,7 @@ async fn per_family_secrets_and_header_tokens_come_from_secrets_manager() {
     )
     .await;
     let f = stack.built(&[(SECRETS_ARN, &arn)]).await;
-    for shape in SHAPES {
-        let (env, _) = fresh_envelope(EVENT);
-        let req = post(shape, SVIX_IP, SIGNING_SECRET, env.as_bytes(), &[]);
-        assert_eq!(send(&f, req).await, processed());
-        let (env, _) = fresh_envelope(EVENT);
-        let req = post(shape, SVIX_IP, CONTACT_SECRET, env.as_bytes(), &[]);
-        assert_eq!(send(&f, req).await, refused(401, "invalid_signature"));
-    }
+    assert_only_the_shared_secret_is_accepted(&f).await;
 
     // A header name with no token in the secret stops the cold start, naming the field.
     let err = stack
@@ -746,15 +694,15 @@ async fn the_checks_run_in_the_contract_order() {
                 refused(401, "missing_signature"),
             ),
             (
-                post(shape, SVIX_IP, CONTACT_SECRET, text, &token),
+                signed_from(shape, SVIX_IP, CONTACT_SECRET, text, &token),
                 refused(401, "invalid_signature"),
             ),
             (
-                post(shape, SVIX_IP, SIGNING_SECRET, b"{\"tenant\":1}", &token),
+                signed_from(shape, SVIX_IP, SIGNING_SECRET, b"{\"tenant\":1}", &token),
                 refused(400, "invalid_envelope"),
             ),
             (
-                post(shape, SVIX_IP, SIGNING_SECRET, text, &token),
+                signed_from(shape, SVIX_IP, SIGNING_SECRET, text, &token),
                 refused(403, "tenant_not_allowed"),
             ),
         ];
@@ -762,6 +710,5 @@ async fn the_checks_run_in_the_contract_order() {
             assert_eq!(send(&f, req).await, want, "step {} {shape:?}", i + 1);
         }
     }
-    assert_eq!(stack.messages().await, 0);
-    assert_eq!(stack.records().await, 0);
+    stack.assert_no_effect().await;
 }

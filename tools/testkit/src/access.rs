@@ -3,11 +3,12 @@
 //! bytes (base64-encoded in the event, as API Gateway and Function URLs pass a body that is not
 //! text), signed with any secret.
 
-use crate::fixtures::repo_root;
-use crate::requests::Shape;
+use crate::fixtures::unique;
+use crate::requests::{lambda_request, send, Shape};
 use base64::Engine;
+use engage_webhooks::{Settings, WebhookFunction};
 use lambda_http::Request;
-use serde_json::Value;
+use std::collections::HashMap;
 
 /// A Lambda request of `shape` from `source_ip` carrying `body` and `headers`, parsed by
 /// lambda_http as the runtime parses a real event. A body that is not UTF-8, and every body of
@@ -18,27 +19,50 @@ pub fn request_from(
     body: &[u8],
     headers: &[(String, String)],
 ) -> Request {
-    let file = match shape {
-        Shape::ApiGatewayHttp => "apigw-http-v2.json",
-        Shape::FunctionUrl | Shape::FunctionUrlBase64 => "function-url.json",
-    };
-    let path = repo_root().join("events/requests").join(file);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut event: Value = serde_json::from_str(&text).expect("a JSON request shape");
-    event["requestContext"]["http"]["sourceIp"] = Value::String(source_ip.into());
-    for (k, v) in headers {
-        event["headers"][k.to_ascii_lowercase()] = Value::String(v.clone());
+    lambda_request(shape, Some(source_ip), body, headers)
+}
+
+/// A POST of `body` from `source_ip`, signed now with `secret` (over the raw bytes, as Svix's
+/// HMAC is), with the `extra` headers besides the signature's.
+pub fn signed_from(
+    shape: Shape,
+    source_ip: &str,
+    secret: &str,
+    body: impl AsRef<[u8]>,
+    extra: &[(&str, &str)],
+) -> Request {
+    let body = body.as_ref();
+    let mut headers = signature_headers_for_bytes(secret, &format!("msg_{}", unique("s")), body);
+    headers.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    request_from(shape, source_ip, body, &headers)
+}
+
+/// `function`'s answer to [`signed_from`]`(shape, source_ip, secret, body, extra)`.
+pub async fn send_signed(
+    function: &impl WebhookFunction,
+    shape: Shape,
+    source_ip: &str,
+    secret: &str,
+    body: impl AsRef<[u8]>,
+    extra: &[(&str, &str)],
+) -> (u16, String) {
+    send(function, signed_from(shape, source_ip, secret, body, extra)).await
+}
+
+/// Settings as a cold start reads them from the environment: `base`, then `extra` over it (a
+/// blank value unsets a setting, as a blank variable does).
+pub fn settings_with(
+    base: &[(&str, &str)],
+    extra: &[(&str, &str)],
+) -> Settings<impl Fn(&str) -> Option<String>> {
+    let mut map: HashMap<String, String> = base
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    for (k, v) in extra {
+        map.insert(k.to_string(), v.to_string());
     }
-    match std::str::from_utf8(body) {
-        Ok(text) if shape != Shape::FunctionUrlBase64 => {
-            event["body"] = Value::String(text.into());
-        }
-        _ => {
-            event["body"] = Value::String(base64::engine::general_purpose::STANDARD.encode(body));
-            event["isBase64Encoded"] = Value::Bool(true);
-        }
-    }
-    lambda_http::request::from_str(&event.to_string()).expect("a valid Lambda HTTP event")
+    Settings::new(move |k| map.get(k).cloned())
 }
 
 /// The three `svix-*` headers for any body bytes, signed now with `secret` exactly as Svix

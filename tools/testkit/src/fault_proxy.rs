@@ -24,10 +24,13 @@
 //! # }
 //! ```
 
+use crate::relay::{
+    closing, forward, head_end, header, host_port, loopback_listener, read_message,
+};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
 
 /// What a chosen request gets instead of its real answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,14 +121,8 @@ pub struct FaultProxy {
 impl FaultProxy {
     /// Starts a proxy in front of `upstream` (an `http://host:port` URL) applying `rules`.
     pub async fn start(upstream: &str, rules: Vec<Rule>) -> FaultProxy {
-        let upstream = upstream
-            .trim_start_matches("http://")
-            .trim_end_matches('/')
-            .to_string();
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind a loopback port");
-        let port = listener.local_addr().expect("a local address").port();
+        let upstream = host_port(upstream);
+        let (listener, url) = loopback_listener().await;
         let counts = Arc::new(Mutex::new(Counts::default()));
         let shared = Arc::new(rules);
         let state = counts.clone();
@@ -137,10 +134,7 @@ impl FaultProxy {
                 });
             }
         });
-        FaultProxy {
-            url: format!("http://127.0.0.1:{port}"),
-            counts,
-        }
+        FaultProxy { url, counts }
     }
 
     pub fn url(&self) -> &str {
@@ -200,54 +194,10 @@ async fn serve(
     client.shutdown().await
 }
 
-/// One HTTP/1.1 message (head and `content-length` body); `None` if the peer closed first.
-async fn read_message(stream: &mut TcpStream) -> std::io::Result<Option<Vec<u8>>> {
-    let mut message = Vec::new();
-    let mut chunk = [0u8; 16 * 1024];
-    let head_end = loop {
-        if let Some(at) = message.windows(4).position(|w| w == b"\r\n\r\n") {
-            break at + 4;
-        }
-        let read = stream.read(&mut chunk).await?;
-        if read == 0 {
-            return Ok(None);
-        }
-        message.extend_from_slice(&chunk[..read]);
-    };
-    let length = header(&message[..head_end], "content-length")
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(0);
-    while message.len() < head_end + length {
-        let read = stream.read(&mut chunk).await?;
-        if read == 0 {
-            return Ok(None);
-        }
-        message.extend_from_slice(&chunk[..read]);
-    }
-    Ok(Some(message))
-}
-
-fn header(head: &[u8], name: &str) -> Option<String> {
-    String::from_utf8_lossy(head)
-        .split("\r\n")
-        .filter_map(|line| line.split_once(':'))
-        .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.trim().to_string())
-}
-
 /// `DynamoDB_20120810.TransactWriteItems` -> `TransactWriteItems`.
 fn operation_of(request: &[u8]) -> Option<String> {
-    let head_end = request.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let target = header(&request[..head_end], "x-amz-target")?;
+    let target = header(&request[..head_end(request)?], "x-amz-target")?;
     Some(target.rsplit('.').next().unwrap_or(&target).to_string())
-}
-
-async fn forward(request: &[u8], upstream: &str) -> std::io::Result<Vec<u8>> {
-    let mut server = TcpStream::connect(upstream).await?;
-    server.write_all(&closing(request)).await?;
-    let mut response = Vec::new();
-    server.read_to_end(&mut response).await?;
-    Ok(response)
 }
 
 fn error_response(fault: &Fault) -> Vec<u8> {
@@ -307,24 +257,4 @@ fn error_response(fault: &Fault) -> Vec<u8> {
         body.len()
     )
     .into_bytes()
-}
-
-/// The HTTP message with its `connection` headers replaced by `connection: close`.
-fn closing(message: &[u8]) -> Vec<u8> {
-    let Some(head_end) = message.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return message.to_vec();
-    };
-    let head = String::from_utf8_lossy(&message[..head_end]);
-    let mut out = String::new();
-    for line in head.split("\r\n") {
-        let name = line.split(':').next().unwrap_or("").trim();
-        if !(name.eq_ignore_ascii_case("connection") || name.eq_ignore_ascii_case("keep-alive")) {
-            out.push_str(line);
-            out.push_str("\r\n");
-        }
-    }
-    out.push_str("connection: close\r\n\r\n");
-    let mut bytes = out.into_bytes();
-    bytes.extend_from_slice(&message[head_end + 4..]);
-    bytes
 }

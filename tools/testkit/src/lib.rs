@@ -12,11 +12,12 @@
 //! | module | concern |
 //! |---|---|
 //! | `fixtures` | test secrets, sample envelopes and their edits, ciphers, the test receiver |
-//! | `requests` | request shapes, signed requests, answers, [`deliver`] |
-//! | `access` | requests from a chosen `sourceIp`, with any body bytes, signed with any secret |
+//! | `requests` | request shapes, signed requests, answers, [`send`], [`attempt`], [`deliver`] |
+//! | `access` | requests from a chosen `sourceIp`, with any body bytes, signed with any secret; settings as a cold start reads them |
 //! | `local_aws` | SDK configuration, tables, queues, messages, items, [`CallCounter`] |
 //! | `fault_endpoints` | refusing, hanging and serializing endpoints |
 //! | `fault_proxy` | [`FaultProxy`]: chosen DynamoDB/SQS requests answered with AWS's errors, or their answers lost |
+//! | `relay` | (private) the loopback HTTP relaying those two share |
 //! | `app` | [`TestApp`] |
 //! | `rigs` | [`FanOutRig`], [`MirrorRig`] |
 //! | `assertions` | the `assert_*` helpers |
@@ -31,18 +32,21 @@ mod fault_endpoints;
 mod fault_proxy;
 mod fixtures;
 mod local_aws;
+mod relay;
 mod requests;
 mod rigs;
 mod telemetry;
 
-pub use access::{request_from, signature_headers_for_bytes};
+pub use access::{
+    request_from, send_signed, settings_with, signature_headers_for_bytes, signed_from,
+};
 pub use app::{TestApp, SAMPLE_TENANT};
 pub use assertions::{
     assert_a_retry_is_a_one_call_duplicate, assert_exactly_one_processed_concurrently,
     assert_unavailable_within_ten_seconds,
 };
 pub use fault_endpoints::{
-    hanging_dynamodb, hanging_endpoint, refusing_endpoint, serialized_local_aws,
+    hanging_dynamodb, hanging_endpoint, refusing_dynamodb, refusing_endpoint, serialized_local_aws,
     serializing_endpoint,
 };
 pub use fault_proxy::{Fault, FaultProxy, Rule, Times};
@@ -51,11 +55,12 @@ pub use fixtures::{
     unique, with_fields, with_payload, CIPHERS, PAYLOAD_KEY, SIGNING_SECRET,
 };
 pub use local_aws::{
-    attribute, attribute_names, counted_dynamodb, endpoint, local_aws, local_aws_at, messages,
-    new_queue, new_table, CallCounter, Item,
+    attribute, attribute_names, counted_dynamodb, endpoint, item_count, local_aws, local_aws_at,
+    messages, new_queue, new_table, CallCounter, Item,
 };
 pub use requests::{
-    answer, deliver, request, signature_headers, signature_headers_at, signed_request, Shape,
+    answer, attempt, deliver, processed, refused, request, send, signature_headers,
+    signature_headers_at, signed_request, Shape,
 };
 pub use rigs::{FanOutRig, MirrorRig};
 pub use telemetry::{

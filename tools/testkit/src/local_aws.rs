@@ -189,3 +189,15 @@ pub fn counted_dynamodb(sdk: &aws_config::SdkConfig) -> (aws_sdk_dynamodb::Clien
         .build();
     (aws_sdk_dynamodb::Client::from_conf(config), counter)
 }
+
+/// How many items `table` holds, read consistently.
+pub async fn item_count(sdk: &aws_config::SdkConfig, table: &str) -> usize {
+    aws_sdk_dynamodb::Client::new(sdk)
+        .scan()
+        .table_name(table)
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("scan")
+        .count as usize
+}

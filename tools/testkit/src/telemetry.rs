@@ -38,6 +38,27 @@ pub struct Want {
     pub age: Age,
 }
 
+impl Want {
+    /// What a delivery of `event_type` to the `family` function must print.
+    pub fn new(
+        family: &'static str,
+        status: u16,
+        reason: &'static str,
+        event_type: &'static str,
+        calls: u64,
+        age: Age,
+    ) -> Want {
+        Want {
+            family,
+            status,
+            reason,
+            event_type,
+            calls,
+            age,
+        }
+    }
+}
+
 /// Runs `function` on `req` with JSON logs at info and metrics captured.
 pub async fn observe(function: &impl WebhookFunction, req: Request) -> ((u16, String), Captured) {
     let (resp, out) = Telemetry::json("info", TEST_NAMESPACE)
