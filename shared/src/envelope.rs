@@ -46,10 +46,11 @@ impl<'a> Envelope<'a> {
 
     /// `eventId`, else `id`.
     pub fn event_id(&self) -> Option<&str> {
-        self.event_id
-            .as_deref()
-            .or(self.id.as_deref())
-            .filter(|id| !id.trim().is_empty())
+        // A blank `eventId` does not hide a real `id`.
+        fn given(id: &Option<String>) -> Option<&str> {
+            id.as_deref().filter(|id| !id.trim().is_empty())
+        }
+        given(&self.event_id).or_else(|| given(&self.id))
     }
 
     /// The plaintext payload: borrowed as-is, or decrypted when `isEncrypted` is true.
@@ -125,6 +126,11 @@ mod tests {
         let env = Envelope::parse(c).unwrap();
         assert_eq!(env.event_id(), None);
         assert!(!env.is_encrypted, "isEncrypted defaults to false");
+        let d = br#"{"eventId":" ","id":"e4","eventType":"loyalty.addPoints","payload":{},"tenant":"t"}"#;
+        assert_eq!(Envelope::parse(d).unwrap().event_id(), Some("e4"));
+        let e =
+            br#"{"eventId":"","id":"","eventType":"loyalty.addPoints","payload":{},"tenant":"t"}"#;
+        assert_eq!(Envelope::parse(e).unwrap().event_id(), None);
     }
 
     #[test]
