@@ -10,7 +10,7 @@ use crate::envelope::Envelope;
 use crate::error::WebhookError;
 use crate::event::{Event, Family};
 use crate::message_time::MessageTime;
-use crate::metrics::DELIVERY_TARGET;
+use crate::metrics::{plain_name, DELIVERY_TARGET};
 use crate::outcome::Outcome;
 use crate::pipeline::{Received, Receiver};
 use crate::signature::{delivery_id, delivery_timestamp};
@@ -179,33 +179,16 @@ fn sent_at(headers: &HeaderMap) -> Option<i64> {
 }
 
 /// An unknown event type's name as logs and metrics carry it: Engage's name when it looks like
-/// one (letters, digits, `.`, `_`, `-`; at most 64), else `unknown`. It is a metric dimension,
-/// so it must never be free text.
+/// one (a plain name of at most 64 bytes), else `unknown`. It is a metric dimension, so it must
+/// never be free text.
 fn metric_name(name: &str) -> &str {
-    let is_name = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-    if is_name {
-        name
-    } else {
-        "unknown"
-    }
+    plain_name(name, 64).unwrap_or("unknown")
 }
 
 /// A header id as the log line carries it: Svix's ids are short and plain; anything else
 /// (unsigned requests can send anything) is logged as `invalid`.
 fn log_id(id: &str) -> &str {
-    let plain = id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
-    if plain {
-        id
-    } else {
-        "invalid"
-    }
+    plain_name(id, 64).unwrap_or("invalid")
 }
 
 /// The JSON answer: `{"status": reason, "message": ...}` on success,

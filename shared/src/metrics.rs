@@ -207,19 +207,20 @@ impl Visit for DeliveryFields {
     fn record_debug(&mut self, _: &Field, _: &dyn fmt::Debug) {}
 }
 
-/// A dimension value is a name (1 to 128 of `A-Z a-z 0-9 . _ -`), never free text: anything
-/// else is `unknown`.
-fn dimension(value: &str) -> &str {
-    let is_name = !value.is_empty()
-        && value.len() <= 128
+/// `value` when it is a plain name: 1 to `max` of `A-Z a-z 0-9 . _ -`, so never free text (the
+/// one rule for every id and name that reaches a log field or a metric dimension).
+pub(crate) fn plain_name(value: &str, max: usize) -> Option<&str> {
+    let plain = !value.is_empty()
+        && value.len() <= max
         && value
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-    if is_name {
-        value
-    } else {
-        "unknown"
-    }
+    plain.then_some(value)
+}
+
+/// A dimension value is a plain name of at most 128 bytes; anything else is `unknown`.
+fn dimension(value: &str) -> &str {
+    plain_name(value, 128).unwrap_or("unknown")
 }
 
 /// The field a cold start event names its family with.
