@@ -20,16 +20,7 @@ import urllib.error
 import urllib.request
 from decimal import Decimal
 
-
-def aws(service):
-    import boto3
-
-    return boto3.client(service, endpoint_url=os.environ["AWS_ENDPOINT_URL"],
-                        region_name=os.environ.get("AWS_REGION", "eu-north-1"))
-
-
-def queue_name(url):
-    return url.rstrip("/").rsplit("/", 1)[-1]
+from local_state import client as aws, peek_queue, queue_name
 
 
 # --- probe ------------------------------------------------------------------------------------
@@ -134,19 +125,15 @@ def read_requests(requests_file):
 
 
 def read_queues(sqs):
-    """Per fan-out family: the queue's name and its messages' event type and id."""
+    """Per fan-out family: the queue's name and its messages' event type and id. The messages
+    stay on the queue, visible (scripts/local-state.sh shows them after `demo.sh --keep`)."""
     queues = {}
     for family, var in (("loyalty", "LOYALTY_QUEUE_URL"), ("promotion", "PROMOTION_QUEUE_URL")):
-        url, seen = os.environ[var], {}
-        while True:
-            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=10,
-                                      MessageAttributeNames=["All"]).get("Messages", [])
-            if not got:
-                break
-            for m in got:
-                body = json.loads(m["Body"])
-                seen[m["MessageId"]] = {"eventType": body.get("eventType"), "eventId": body.get("eventId")}
-        queues[family] = {"queue": queue_name(url), "messages": list(seen.values())}
+        url = os.environ[var]
+        bodies = [json.loads(m["Body"]) for m in peek_queue(sqs, url)]
+        queues[family] = {"queue": queue_name(url),
+                          "messages": [{"eventType": b.get("eventType"), "eventId": b.get("eventId")}
+                                       for b in bodies]}
     return queues
 
 

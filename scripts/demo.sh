@@ -3,17 +3,27 @@
 # SQS (moto), every sample event signed and posted to its function's Function URL, then a
 # report of the answers, the queues and the contact mirror.
 #
-#   scripts/demo.sh
+#   scripts/demo.sh          # run, report, stop everything it started
+#   scripts/demo.sh --keep   # the same, but leave the local AWS running to look at what the run
+#                            # produced: scripts/local-state.sh; stop it: scripts/local-aws.sh stop
 #
-# Needs Rust (cargo) and Python 3; installs the rest into .venv on first use (scripts/venv.sh).
+# Needs Rust (cargo) and Python 3.9+; installs the rest into .venv on first use (scripts/venv.sh).
 # The first run compiles the functions (debug build, a few minutes); later runs take seconds.
-# Stops everything it started when it ends, also on Ctrl-C. Exits non-zero when a request was
-# not answered as expected. Settings (environment):
+# Stops everything it started when it ends (but the local AWS with --keep), also on Ctrl-C.
+# Exits non-zero when a request was not answered as expected. Settings (environment):
 #   DEMO_START_TIMEOUT  seconds to wait for each function to answer (default 300)
 # Files: .local/demo/ (watch.log = the functions' logs, result.json = the report as data).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+
+keep=0
+case "${1:-}" in
+  "") ;;
+  --keep) keep=1 ;;
+  -h | --help) sed -n '2,13s/^# \{0,1\}//p' "$0"; exit 0 ;;
+  *) echo "usage: $0 [--keep]" >&2; exit 2 ;;
+esac
 
 out="$root/.local/demo"
 mkdir -p "$out"
@@ -65,7 +75,12 @@ cleanup() {
     wait "$watch_pid" 2>/dev/null || true
     say "demo: stopped cargo lambda watch and the functions"
   fi
-  if [ "$started_moto" = 1 ]; then
+  if [ "$keep" = 1 ] && scripts/local-aws.sh status 2>/dev/null; then
+    say ""
+    say "demo: --keep: the local AWS keeps running ($(scripts/local-aws.sh env | sed -n 's/^export AWS_ENDPOINT_URL=//p'))"
+    say "  look at the queue messages and table items:  scripts/local-state.sh"
+    say "  stop it:                                     scripts/local-aws.sh stop"
+  elif [ "$started_moto" = 1 ]; then
     scripts/local-aws.sh stop || true
   fi
   exit "$status"

@@ -1,6 +1,6 @@
 //! `engage-sign`: Svix-signed (and optionally Engage-encrypted) webhook deliveries.
 //!
-//!   engage-sign resign
+//!   engage-sign resign [--out DIR]
 //!   engage-sign send <envelope.json> [--url URL] [--encrypt aes-256-gcm|aes-256-cbc] ...
 //!
 //! Run `engage-sign help` for everything.
@@ -47,13 +47,16 @@ failed.";
 
 #[derive(Subcommand)]
 enum Command {
-    /// Rewrites events/sam/ and events/env.json with sample events signed now
+    /// Writes sample events signed now to .local/events/sam/ (and .local/events/env.json)
     ///
     /// For every envelope in events/envelopes/ a `sam local invoke` event (API Gateway HTTP
     /// API v2 shape, POST /webhooks/<family>) signed now, plaintext, and
-    /// <type>.encrypted.json with the payload encrypted (own event id: <id>-encrypted). Also
-    /// rewrites events/env.json. Signatures are valid for 5 minutes: run it again to refresh.
-    /// Always uses events/local.env (the settings of events/env.json), never the environment.
+    /// <type>.encrypted.json with the payload encrypted (own event id: <id>-encrypted), in
+    /// <out>/sam/, and the --env-vars file <out>/env.json. Signatures are valid for 5
+    /// minutes: run it again to refresh. The default <out> is the untracked .local/events, so
+    /// a run never changes tracked files; `--out events` refreshes the committed copies
+    /// (after an envelope or events/local.env changed). Always uses events/local.env (the
+    /// settings of env.json), never the environment.
     Resign(ResignArgs),
     /// Signs one envelope and prints the request, or POSTs it with --url and prints the answer
     ///
@@ -67,7 +70,14 @@ struct ResignArgs {
     /// The repository root (default: the nearest directory holding events/local.env)
     #[arg(long, value_name = "DIR")]
     root: Option<PathBuf>,
+    /// Where to write sam/ and env.json, relative to the root unless absolute
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_RESIGN_OUT)]
+    out: PathBuf,
 }
+
+/// Re-signed events go here by default: untracked (`.local/` is ignored), so re-signing before
+/// every local run leaves the checkout clean.
+const DEFAULT_RESIGN_OUT: &str = ".local/events";
 
 #[derive(Args)]
 struct SendArgs {
@@ -150,8 +160,8 @@ fn input<E: std::fmt::Display>(context: impl std::fmt::Display) -> impl Fn(E) ->
 }
 
 /// Reads the sample envelopes and events/local.env, signs one event of each kind now and
-/// writes them to events/sam/ (dropping events of envelopes that no longer exist), rewrites
-/// events/env.json and lists what it wrote.
+/// writes them to <out>/sam/ (dropping events of envelopes that no longer exist), writes
+/// <out>/env.json and lists what it wrote.
 fn resign(args: ResignArgs) -> Result<ExitCode, Failure> {
     let root = root(args.root);
     let file = local_env(&root)?;
@@ -160,13 +170,14 @@ fn resign(args: ResignArgs) -> Result<ExitCode, Failure> {
     let template = read(&root.join("events/requests/apigw-http-v2.json"))?;
     let events = sample_events(&envelopes, &template, &secrets).map_err(Failure::Input)?;
 
-    let out_dir = root.join("events/sam");
+    let out = root.join(&args.out);
+    let out_dir = out.join("sam");
     std::fs::create_dir_all(&out_dir).map_err(input(out_dir.display()))?;
     drop_stale_events(&out_dir, &events);
     for event in &events {
         write(&out_dir.join(&event.file_name), &event.json)?;
     }
-    let env_path = root.join("events/env.json");
+    let env_path = out.join("env.json");
     write(&env_path, &env_json(&file).map_err(Failure::Input)?)?;
     print_written(&events, &out_dir, &env_path);
     Ok(ExitCode::SUCCESS)

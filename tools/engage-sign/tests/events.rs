@@ -179,7 +179,7 @@ fn the_committed_sample_events_are_consistent() {
             let path = dir.join(&file);
             let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
                 panic!(
-                    "{}: {e}; run `cargo run -p engage-sign -- resign`",
+                    "{}: {e}; run `cargo run -p engage-sign -- resign --out events`",
                     path.display()
                 )
             });
@@ -196,7 +196,7 @@ fn the_committed_sample_events_are_consistent() {
                 false,
             )
             .unwrap();
-            let stale = "is out of date: run `cargo run -p engage-sign -- resign`";
+            let stale = "is out of date: run `cargo run -p engage-sign -- resign --out events`";
             assert_eq!(
                 h["svix-signature"].as_str(),
                 Some(expected.signature()),
