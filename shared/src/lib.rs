@@ -88,4 +88,4 @@ pub use signature::{
     delivery_id, delivery_timestamp, sign, signed_headers, SecretError, SignatureVerifier,
     SigningError, SigningSecret,
 };
-pub use tenant_key::{dedup_key, fifo_id};
+pub use tenant_key::{dedup_key, fifo_id, mirror_key};

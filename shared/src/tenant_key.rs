@@ -1,5 +1,5 @@
-//! Keys built from a tenant and an id: the dedup record's key, the FIFO deduplication id and
-//! the FIFO message group.
+//! Keys built from a tenant and an id: the dedup record's key, the contact mirror item's key,
+//! the FIFO deduplication id and the FIFO message group.
 //!
 //! The plain form is `<tenant>#<id>`, which is what dedup records have always been keyed by.
 //! It is unambiguous only while the tenant holds no `#` (tenant `a#b` with id `c` and tenant
@@ -20,6 +20,14 @@ const HASHED_PREFIX: &str = "sha256:";
 /// The dedup table key of event `id` of `tenant`.
 pub fn dedup_key(tenant: &str, id: &str) -> String {
     scoped(tenant, id, |key| key.len() <= MAX_DEDUP_KEY_BYTES)
+}
+
+/// The contacts table key (`contactId`) of Engage contact `contact_id` of `tenant`: a stack
+/// may serve several tenants, and one tenant's events must never touch another's contact
+/// with the same id. A shop reads its contact with `GetItem` on `<tenant>#<contactId>`
+/// (Engage tenant names hold no `#`; see docs/contact-mirror.md).
+pub fn mirror_key(tenant: &str, contact_id: &str) -> String {
+    scoped(tenant, contact_id, |key| key.len() <= MAX_DEDUP_KEY_BYTES)
 }
 
 /// A FIFO `MessageDeduplicationId` or `MessageGroupId` for `id` of `tenant`: at most 128
@@ -80,7 +88,18 @@ mod tests {
     }
 
     #[test]
+    fn a_mirror_key_is_the_tenant_and_the_contact_id() {
+        assert_eq!(
+            mirror_key("myTenantName", "515c1b2a-7124-4bb9-826b-aedbbe5da8c4"),
+            "myTenantName#515c1b2a-7124-4bb9-826b-aedbbe5da8c4"
+        );
+        assert_ne!(mirror_key("a#b", "c"), mirror_key("a", "b#c"));
+        assert!(mirror_key("t", &"c".repeat(MAX_DEDUP_KEY_BYTES)).starts_with(HASHED_PREFIX));
+    }
+
+    #[test]
     fn tenants_scope_every_key() {
+        assert_ne!(mirror_key("t1", "c"), mirror_key("t2", "c"));
         assert_ne!(dedup_key("t1", "e"), dedup_key("t2", "e"));
         assert_ne!(fifo_id("t1", "e"), fifo_id("t2", "e"));
         let long = "e".repeat(200);

@@ -4,6 +4,7 @@
 use super::attribute::{self, Unconvertible};
 use super::change_time::{utc_text, ChangeTime};
 use super::item;
+use super::size;
 use crate::clock::now_millis;
 use crate::error::WebhookError;
 use crate::event::Event;
@@ -13,9 +14,9 @@ use crate::model;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
-/// A profile larger than this (as JSON text) would not fit DynamoDB's 400 KB item next to
-/// the contact's preferences and consents; it is refused instead of failing at every retry.
-pub const MAX_PROFILE_BYTES: usize = 300 * 1024;
+/// A profile text longer than DynamoDB's whole item is refused before it is even converted;
+/// the converted profile is then held to its share of the item ([`size::MAX_PROFILE_BYTES`]).
+pub const MAX_PROFILE_TEXT_BYTES: usize = size::MAX_ITEM_BYTES;
 
 /// `contact.updated` fields that describe the event rather than the contact: the delta of
 /// the update, which holds the *previous* values of personal data. Not mirrored.
@@ -34,18 +35,19 @@ pub enum Effect {
     /// `contact.created`: the profile, unless one is stored already.
     CreateProfile(Profile),
     /// `contact.updated`: the profile, replacing the stored one unless that one came from a
-    /// newer Svix message (equal or unknown message times: the latest arrival wins).
+    /// newer Svix message (equal or unknown message times: the later arrival wins).
     ReplaceProfile(Profile),
     /// `contact.deleted`: the whole item becomes a tombstone.
     Erase(Tombstone),
-    /// `contact.accepts*.changed`: one flag, if newer than the stored one.
+    /// `contact.accepts*.changed`: one flag, unless the stored one is newer (equal times: the
+    /// later arrival wins).
     SetPreference {
         flag: &'static str,
         value: bool,
         at: ChangeTime,
     },
-    /// `contact.consent.changed`: one consent, if newer than the stored one; a null value
-    /// only where none is stored.
+    /// `contact.consent.changed`: one consent, unless the stored one is newer (equal times: the
+    /// later arrival wins); a null value only where none is stored.
     SetConsent {
         alias: String,
         value: AttributeValue,
@@ -115,11 +117,15 @@ fn profile(
 ) -> Result<(String, Effect), WebhookError> {
     let contact_id = event.typed_payload::<model::ContactProfile>()?.contact_id;
     let text = event.payload.get();
-    if text.len() > MAX_PROFILE_BYTES {
-        return Err(invalid(event, "the profile is too large to mirror"));
+    let too_large = || invalid(event, "the profile is too large to mirror");
+    if text.len() > MAX_PROFILE_TEXT_BYTES {
+        return Err(too_large());
     }
     let fields = attribute::object_without(text, &EVENT_ONLY_FIELDS)
         .map_err(|why| unconvertible(event, "the profile", why))?;
+    if size::map_attribute_bytes(item::PROFILE, &fields) > size::MAX_PROFILE_BYTES {
+        return Err(too_large());
+    }
     Ok((
         contact_id,
         effect(Profile {
@@ -135,10 +141,35 @@ fn erase(event: &Event<'_>) -> Result<(String, Effect), WebhookError> {
     let now = now_seconds();
     let tombstone = Tombstone {
         deleted_at: utc_text(event.signed_at.unwrap_or(now)),
-        reason: deleted.deletion_reason.filter(|r| !r.trim().is_empty()),
+        reason: deleted
+            .deletion_reason
+            .filter(|r| !r.trim().is_empty())
+            .map(|r| bounded(r, item::MAX_DELETION_REASON_BYTES)),
         expires_at: now + item::TOMBSTONE_TTL.as_secs() as i64,
     };
     Ok((deleted.contact_id, Effect::Erase(tombstone)))
+}
+
+/// `text` cut to at most `max` bytes, at a character boundary.
+fn bounded(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let end = (0..=max).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+        text.truncate(end);
+    }
+    text
+}
+
+/// Refuses an entry larger than its share of the item.
+fn check_entry(
+    event: &Event<'_>,
+    attribute: &str,
+    value: &AttributeValue,
+    at: &ChangeTime,
+) -> Result<(), WebhookError> {
+    if size::entry_bytes(attribute, value, &at.text, &event.id) > size::MAX_ENTRY_BYTES {
+        return Err(invalid(event, &format!("{attribute} is too large to mirror")));
+    }
+    Ok(())
 }
 
 fn preference(event: &Event<'_>, flag: &'static str) -> Result<(String, Effect), WebhookError> {
@@ -151,6 +182,7 @@ fn preference(event: &Event<'_>, flag: &'static str) -> Result<(String, Effect),
         event.message_time,
         event.signed_at,
     )?;
+    check_entry(event, flag, &AttributeValue::Bool(value), &at)?;
     Ok((
         changed.contact_id,
         Effect::SetPreference { flag, value, at },
@@ -171,6 +203,12 @@ fn consent(event: &Event<'_>) -> Result<(String, Effect), WebhookError> {
         changed.date_changed.as_deref(),
         event.message_time,
         event.signed_at,
+    )?;
+    check_entry(
+        event,
+        &item::consent_attribute(&changed.consent_alias),
+        &value,
+        &at,
     )?;
     Ok((
         changed.contact_id,
@@ -349,6 +387,41 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.reason(), "invalid_payload");
         assert!(!err.to_string().contains("john"), "{err}");
+    }
+
+    #[test]
+    fn what_could_never_fit_is_refused_and_a_long_deletion_reason_is_cut() {
+        let filler = "x".repeat(size::MAX_PROFILE_BYTES);
+        let err = change(
+            EventType::ContactUpdated,
+            &format!(r#"{{"contactId":"c","note":"{filler}"}}"#),
+        )
+        .unwrap_err();
+        assert_eq!(err.reason(), "invalid_payload");
+        assert!(err.to_string().contains("profile is too large"), "{err}");
+        let big = "x".repeat(size::MAX_ENTRY_BYTES);
+        let err = change(
+            EventType::ConsentChanged,
+            &format!(r#"{{"contactId":"c","consentAlias":"terms","consentValue":"{big}"}}"#),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("consent_terms is too large"), "{err}");
+        let fits = "x".repeat(size::MAX_ENTRY_BYTES / 2);
+        assert!(change(
+            EventType::ConsentChanged,
+            &format!(r#"{{"contactId":"c","consentAlias":"terms","consentValue":"{fits}"}}"#),
+        )
+        .is_ok());
+        let reason = "å".repeat(item::MAX_DELETION_REASON_BYTES);
+        let c = change(
+            EventType::ContactDeleted,
+            &format!(r#"{{"contactId":"c","deletionReason":"{reason}"}}"#),
+        )
+        .unwrap();
+        let Effect::Erase(t) = c.effect else { panic!() };
+        let kept = t.reason.unwrap();
+        assert_eq!(kept.len(), item::MAX_DELETION_REASON_BYTES);
+        assert!(reason.starts_with(&kept));
     }
 
     #[test]

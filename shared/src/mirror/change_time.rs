@@ -2,10 +2,16 @@
 //! message (its id's time, the same on every retry), else the signed Svix timestamp of the
 //! delivery. Kept both as sent (with its offset) and as UTC epoch
 //! microseconds, which is what changes are ordered by.
+//!
+//! A `dateChanged` later than the message's own time (its Svix message time, else the signed
+//! timestamp) plus [`MAX_AHEAD_OF_SIGNATURE`] (the signature's 5-minute tolerance) is not
+//! believed: Engage cannot send a change before it happens, and believing it would freeze the
+//! flag or consent until that date (every real later change would be stale). Such a change is
+//! dated by its message time instead, like an undated one.
 
 use crate::clock::now_millis;
 use crate::error::WebhookError;
-use crate::message_time::MessageTime;
+use crate::message_time::{MessageTime, MAX_AHEAD_OF_SIGNATURE};
 use std::borrow::Cow;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -45,26 +51,29 @@ impl ChangeTime {
         }
     }
 
-    /// The change time of an event: its `dateChanged` (blank counts as absent), else when Svix
-    /// created the message (the same on every retry, so a late retry stays as old as it is),
-    /// else when Svix signed this attempt, else now. An unreadable `dateChanged` is refused,
-    /// unquoted.
+    /// The change time of an event: its `dateChanged` (blank counts as absent) unless that is
+    /// past the message's time plus the tolerance, else when Svix created the message (the
+    /// same on every retry, so a late retry stays as old as it is), else when Svix signed this
+    /// attempt, else now. An unreadable `dateChanged` is refused, unquoted.
     pub fn of_event(
         date_changed: Option<&str>,
         message_time: Option<MessageTime>,
         signed_at: Option<i64>,
     ) -> Result<ChangeTime, WebhookError> {
-        match date_changed.filter(|d| !d.trim().is_empty()) {
-            Some(text) => ChangeTime::parse(text).ok_or_else(|| {
-                WebhookError::InvalidPayload("dateChanged is not an RFC 3339 date-time".into())
-            }),
-            None => Ok(match message_time {
-                Some(created) => ChangeTime::at_unix_millis(created.millis()),
-                None => {
-                    ChangeTime::at_unix_seconds(signed_at.unwrap_or_else(|| now_millis() / 1000))
-                }
-            }),
-        }
+        let sent = match message_time {
+            Some(created) => ChangeTime::at_unix_millis(created.millis()),
+            None => ChangeTime::at_unix_seconds(signed_at.unwrap_or_else(|| now_millis() / 1000)),
+        };
+        let Some(text) = date_changed.filter(|d| !d.trim().is_empty()) else {
+            return Ok(sent);
+        };
+        let dated = ChangeTime::parse(text).ok_or_else(|| {
+            WebhookError::InvalidPayload("dateChanged is not an RFC 3339 date-time".into())
+        })?;
+        let latest = sent
+            .micros
+            .saturating_add(MAX_AHEAD_OF_SIGNATURE.as_micros() as i64);
+        Ok(if dated.micros > latest { sent } else { dated })
     }
 }
 
@@ -170,6 +179,26 @@ mod tests {
         );
         let whole = ChangeTime::at_unix_millis(1_768_922_918_000);
         assert_eq!(ChangeTime::parse(&whole.text).unwrap().micros, whole.micros);
+    }
+
+    #[test]
+    fn a_date_changed_past_the_message_time_and_tolerance_is_dated_by_the_message() {
+        let created = Some(MessageTime::from_millis(1_768_922_918_984));
+        let tolerance = "2026-01-20T15:33:38.984Z";
+        assert_eq!(
+            ChangeTime::of_event(Some(tolerance), created, None)
+                .unwrap()
+                .text,
+            tolerance,
+            "exactly at the tolerance: believed"
+        );
+        let t = ChangeTime::of_event(Some("2026-01-20T15:33:38.985Z"), created, None).unwrap();
+        assert_eq!(t.text, "2026-01-20T15:28:38.984Z");
+        assert_eq!(t.micros, 1_768_922_918_984_000);
+        let far = ChangeTime::of_event(Some("2099-01-01T00:00:00+01"), None, Some(1_768_922_918));
+        assert_eq!(far.unwrap().micros, 1_768_922_918_000_000, "the signed time");
+        let past = ChangeTime::of_event(Some("2020-01-01T00:00:00Z"), created, None).unwrap();
+        assert_eq!(past.text, "2020-01-01T00:00:00Z", "any past date is believed");
     }
 
     #[test]

@@ -18,7 +18,10 @@
 //!   after the first attempt), and only then answered 409 `in_progress`. Leaving it to Svix
 //!   would put the event 5 s or more behind newer ones.
 //!
-//! Anything else is 503 `storage_unavailable`. Real DynamoDB answers the SDK's retry of a
+//! A write DynamoDB refuses because the contact's item would pass 400 KB (a
+//! `ValidationException`, or a `ValidationError` cancellation reason, about the item's size)
+//! can never succeed on a retry: it is 400 `invalid_payload`, with nothing written (see
+//! `size`). Anything else is 503 `storage_unavailable`. Real DynamoDB answers the SDK's retry of a
 //! committed transaction (same `ClientRequestToken`) with success; a server that runs it
 //! again instead finds the record with this delivery's token (above).
 //!
@@ -31,7 +34,7 @@ use crate::dedup::{CompletedRecord, DynamoDedup, EventIdentity, StoreError};
 use crate::error::WebhookError;
 use crate::event::Event;
 use crate::outcome::Outcome;
-use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, TransactWriteItem};
 use std::collections::HashMap;
@@ -39,6 +42,11 @@ use std::time::{Duration, Instant};
 
 const CONDITION_FAILED: &str = "ConditionalCheckFailed";
 const CONFLICT: &str = "TransactionConflict";
+const VALIDATION: &str = "ValidationError";
+const VALIDATION_EXCEPTION: &str = "ValidationException";
+/// DynamoDB's messages for an item past 400 KB: "Item size has exceeded the maximum allowed
+/// size" and "Item size to update has exceeded the maximum allowed size".
+const ITEM_TOO_LARGE: &str = "maximum allowed size";
 
 /// Retries of a conflicted transaction, at most.
 pub const MAX_CONFLICT_RETRIES: u32 = 4;
@@ -91,6 +99,7 @@ impl MirrorStore {
             let reasons = match self.transact(&put, &write).await {
                 Ok(()) => return Ok(Outcome::Processed),
                 Err(Transacted::Cancelled(reasons)) => reasons,
+                Err(Transacted::TooLarge) => return Err(too_large(event)),
                 Err(Transacted::Failed(kind)) => {
                     return Err(storage_failed(&event.id, "transaction", kind))
                 }
@@ -131,6 +140,11 @@ impl MirrorStore {
                     cancelled.cancellation_reasons().to_vec(),
                 ));
             }
+            if se.err().code() == Some(VALIDATION_EXCEPTION)
+                && se.err().message().is_some_and(is_size_message)
+            {
+                return Err(Transacted::TooLarge);
+            }
         }
         Err(Transacted::Failed(StoreError(
             sdk_error_kind(&err).to_string(),
@@ -154,6 +168,7 @@ impl MirrorStore {
                 record.verdict(&existing, Outcome::Processed)
             }
             Cancelled::Conflict => Err(WebhookError::InProgress),
+            Cancelled::TooLarge => Err(too_large(event)),
             Cancelled::Stale => self.record_stale(event, record).await,
             Cancelled::Failed => {
                 let codes: Vec<&str> = reasons.iter().map(|r| r.code().unwrap_or("None")).collect();
@@ -184,6 +199,8 @@ impl MirrorStore {
 /// How one attempt at the transaction ended, when it did not commit.
 enum Transacted {
     Cancelled(Vec<CancellationReason>),
+    /// DynamoDB refused the write for the item's size.
+    TooLarge,
     Failed(StoreError),
 }
 
@@ -235,6 +252,8 @@ enum Cancelled<'a> {
     Conflict,
     /// The change is older than what the mirror holds (or the contact is deleted).
     Stale,
+    /// The change would take the contact's item past DynamoDB's 400 KB.
+    TooLarge,
     /// Anything else (throttling, validation, a missing table...).
     Failed,
 }
@@ -252,7 +271,26 @@ fn classify(reasons: &[CancellationReason]) -> Cancelled<'_> {
     if code(1) == Some(CONDITION_FAILED) {
         return Cancelled::Stale;
     }
+    let message = reasons.get(1).and_then(CancellationReason::message);
+    if code(1) == Some(VALIDATION) && message.is_some_and(is_size_message) {
+        return Cancelled::TooLarge;
+    }
     Cancelled::Failed
+}
+
+fn is_size_message(message: &str) -> bool {
+    message.contains(ITEM_TOO_LARGE)
+}
+
+/// The contact's item cannot take this change: no retry can fix it. The event is not
+/// recorded (nothing of the transaction was written), so a resend after the item shrinks
+/// applies it.
+fn too_large(event: &Event<'_>) -> WebhookError {
+    tracing::warn!(event_id = %event.id, "mirror item would exceed DynamoDB's item size");
+    WebhookError::InvalidPayload(format!(
+        "{} payload: the contact's mirror item would exceed DynamoDB's 400 KB",
+        event.event_type
+    ))
 }
 
 /// Logs a failed DynamoDB call by error code or kind only (see [`sdk_error_kind`]) and
@@ -329,6 +367,11 @@ mod tests {
             classify(&[none(), reason("ValidationError")]),
             Cancelled::Failed
         );
+        let too_large = CancellationReason::builder()
+            .code("ValidationError")
+            .message("Item size to update has exceeded the maximum allowed size")
+            .build();
+        assert_eq!(classify(&[none(), too_large]), Cancelled::TooLarge);
         assert_eq!(classify(&[reason("ThrottlingError")]), Cancelled::Failed);
         assert_eq!(classify(&[]), Cancelled::Failed);
     }

@@ -1,10 +1,11 @@
-//! The mirror item's shape: one item per contact in `CONTACTS_TABLE` (key `contactId`), every
-//! piece of state a top-level attribute so that each can be written and conditioned on its
-//! own (DynamoDB cannot SET a child of a map that does not exist yet).
+//! The mirror item's shape: one item per contact and tenant in `CONTACTS_TABLE`, every piece
+//! of state a top-level attribute so that each can be written and conditioned on its own
+//! (DynamoDB cannot SET a child of a map that does not exist yet).
 //!
 //! ```text
-//! contactId         S   partition key
-//! tenant            S   Engage tenant of the last write
+//! contactId         S   partition key: `<tenant>#<Engage contactId>` (crate::tenant_key)
+//! tenant            S   the Engage tenant the item belongs to
+//! engageContactId   S   Engage's contactId, as sent
 //! profile           M   contact.created / contact.updated payload, Engage's field names
 //! profileEventId    S   event that wrote `profile`
 //! profileUpdatedAt  S   when the mirror applied it (RFC 3339, UTC)
@@ -21,6 +22,8 @@ use std::time::Duration;
 
 pub const CONTACT_ID: &str = "contactId";
 pub const TENANT: &str = "tenant";
+/// Engage's own contact id (the key holds it scoped by the tenant).
+pub const ENGAGE_CONTACT_ID: &str = "engageContactId";
 pub const PROFILE: &str = "profile";
 pub const PROFILE_EVENT_ID: &str = "profileEventId";
 pub const PROFILE_UPDATED_AT: &str = "profileUpdatedAt";
@@ -34,8 +37,10 @@ pub const DELETE_EVENT_ID: &str = "deleteEventId";
 pub const EXPIRES_AT: &str = "expiresAt";
 
 /// Every attribute a tombstone can have: nothing else survives a deletion.
-pub const TOMBSTONE_ATTRIBUTES: [&str; 5] = [
+pub const TOMBSTONE_ATTRIBUTES: [&str; 7] = [
     CONTACT_ID,
+    TENANT,
+    ENGAGE_CONTACT_ID,
     DELETED_AT,
     DELETION_REASON,
     DELETE_EVENT_ID,
@@ -62,6 +67,9 @@ pub const EVENT_ID: &str = "eventId";
 
 /// Longest consent alias accepted (the attribute name stays short and readable).
 pub const MAX_ALIAS_LEN: usize = 128;
+/// A deletion reason is kept up to this many bytes (cut at a character boundary): a
+/// deletion is never refused for its reason, and the tombstone stays small.
+pub const MAX_DELETION_REASON_BYTES: usize = 1024;
 /// DynamoDB allows 2048 bytes in a partition key; Engage's ids are GUIDs.
 pub const MAX_CONTACT_ID_LEN: usize = 1024;
 

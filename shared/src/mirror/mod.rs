@@ -1,13 +1,14 @@
 //! The contact mirror in DynamoDB (`CONTACTS_TABLE`), kept by the contact and consent
 //! functions and read directly by the shops (My Pages, checkout). Engage is the master; the
-//! mirror must end up right whatever order Svix delivers events in. See the README's section
-//! "The contact mirror".
+//! mirror must end up right whatever order Svix delivers events in, and one tenant's events
+//! never touch another tenant's contact. See docs/contact-mirror.md.
 //!
 //! - [`item`]: the item's shape (attribute names, the tombstone).
 //! - [`attribute`]: Engage's JSON as DynamoDB values, numbers exact.
 //! - [`change_time`]: a change's time as an orderable instant: `dateChanged`, else the Svix
 //!   message time, else the signed timestamp.
 //! - [`change`]: what an event changes, read and validated from its payload.
+//! - [`size`]: what a change takes of DynamoDB's 400 KB item; what could never fit is refused.
 //! - [`write`]: that change as a conditional DynamoDB write (the ordering rules).
 //! - [`commit`]: the write and the event's dedup record (built by `crate::dedup`) in one
 //!   transaction, retried within the invocation when it conflicts.
@@ -19,6 +20,7 @@ mod change_time;
 mod commit;
 mod function;
 mod item;
+mod size;
 mod write;
 
 pub use change::{Effect, MirrorChange};

@@ -1,17 +1,22 @@
 //! The DynamoDB write of a [`MirrorChange`]: the conditional update (or the tombstone put)
 //! that goes into the same transaction as the event's dedup record.
 //!
+//! Every write goes to the item of the event's tenant and contact
+//! ([`crate::tenant_key::mirror_key`]) and sets `tenant` and `engageContactId` along.
+//!
 //! The conditions are the ordering rules. Every write but the tombstone requires
 //! `attribute_not_exists(deletedAt)`, so nothing ever writes past a deletion. A preference or
-//! consent applies only when strictly newer (`changedAtMicros`) than the stored one; a null
+//! consent applies unless the stored one is strictly newer (`changedAtMicros`); a null
 //! consent only where none is stored, and any set consent replaces a stored null. A
 //! `contact.updated` snapshot with a Svix message time applies unless the stored profile came
 //! from a strictly newer message (`profileMessageTime`); one without applies (arrival order)
-//! and leaves the stored message time as it is.
+//! and leaves the stored message time as it is. Equal times are one rule everywhere
+//! ([`not_older`]): the later arrival wins.
 
 use super::change::{Effect, MirrorChange, Profile, Tombstone};
 use super::change_time::ChangeTime;
 use super::item;
+use crate::tenant_key::mirror_key;
 use aws_sdk_dynamodb::error::BuildError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use std::collections::HashMap;
@@ -23,8 +28,8 @@ type Names = HashMap<String, String>;
 /// When a preference or consent entry may be written (besides "not deleted").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Rule {
-    /// Strictly newer than the stored entry, or none stored (preferences).
-    Newer,
+    /// Not older than the stored entry, or none stored (preferences).
+    NotOlder,
     /// The same, or the stored value is null: once set, a consent never reverts to
     /// "not set", so any value beats a null.
     NewerOrOverNull,
@@ -54,14 +59,14 @@ impl MirrorChange {
                 Some(_) => self.profile(
                     profile,
                     format!(
-                        "{NOT_DELETED} AND (attribute_not_exists(#messageTime) \
-                         OR #messageTime <= :messageTime)"
+                        "{NOT_DELETED} AND ({})",
+                        not_older("#messageTime", "#messageTime", ":messageTime")
                     ),
                 ),
                 None => self.profile(profile, NOT_DELETED.to_string()),
             },
             Effect::SetPreference { flag, value, at } => {
-                self.entry(flag, AttributeValue::Bool(*value), at, Rule::Newer)
+                self.entry(flag, AttributeValue::Bool(*value), at, Rule::NotOlder)
             }
             Effect::SetConsent { alias, value, at } => self.entry(
                 &item::consent_attribute(alias),
@@ -74,13 +79,19 @@ impl MirrorChange {
                 },
             ),
         };
-        let (set, condition, names, values) = write;
+        let (set, condition, mut names, mut values) = write;
+        names.insert("#tenant".into(), item::TENANT.into());
+        names.insert("#engageContactId".into(), item::ENGAGE_CONTACT_ID.into());
+        values.insert(":tenant".into(), s(&self.tenant));
+        values.insert(":engageContactId".into(), s(&self.contact_id));
         Ok(TransactWriteItem::builder()
             .update(
                 Update::builder()
                     .table_name(table)
-                    .key(item::CONTACT_ID, s(&self.contact_id))
-                    .update_expression(set)
+                    .key(item::CONTACT_ID, s(&self.key()))
+                    .update_expression(format!(
+                        "{set}, #tenant = :tenant, #engageContactId = :engageContactId"
+                    ))
                     .condition_expression(condition)
                     .set_expression_attribute_names(Some(names))
                     .set_expression_attribute_values(Some(values))
@@ -89,11 +100,18 @@ impl MirrorChange {
             .build())
     }
 
+    /// The item's key: the contact of the event's tenant.
+    pub fn key(&self) -> String {
+        mirror_key(&self.tenant, &self.contact_id)
+    }
+
     /// The whole item after a deletion: a Put replaces every attribute, so no personal data
     /// can survive it, whatever was stored.
     fn tombstone(&self, t: &Tombstone) -> HashMap<String, AttributeValue> {
         let mut item = HashMap::from([
-            (item::CONTACT_ID.to_string(), s(&self.contact_id)),
+            (item::CONTACT_ID.to_string(), s(&self.key())),
+            (item::TENANT.to_string(), s(&self.tenant)),
+            (item::ENGAGE_CONTACT_ID.to_string(), s(&self.contact_id)),
             (item::DELETED_AT.to_string(), s(&t.deleted_at)),
             (item::DELETE_EVENT_ID.to_string(), s(&self.event_id)),
             (
@@ -114,17 +132,15 @@ impl MirrorChange {
             ("#profile", item::PROFILE),
             ("#profileEventId", item::PROFILE_EVENT_ID),
             ("#profileUpdatedAt", item::PROFILE_UPDATED_AT),
-            ("#tenant", item::TENANT),
             ("#deletedAt", item::DELETED_AT),
         ]);
         let mut values = HashMap::from([
             (":profile".to_string(), AttributeValue::M(p.fields.clone())),
             (":eventId".to_string(), s(&self.event_id)),
             (":appliedAt".to_string(), s(&p.applied_at)),
-            (":tenant".to_string(), s(&self.tenant)),
         ]);
         let mut set = "SET #profile = :profile, #profileEventId = :eventId, \
-             #profileUpdatedAt = :appliedAt, #tenant = :tenant"
+             #profileUpdatedAt = :appliedAt"
             .to_string();
         if let Some(created) = p.message_time {
             names.insert("#messageTime".into(), item::PROFILE_MESSAGE_TIME.into());
@@ -154,21 +170,14 @@ impl MirrorChange {
             ),
             (item::EVENT_ID.to_string(), s(&self.event_id)),
         ]));
-        let mut names = names(&[
-            ("#entry", attribute),
-            ("#tenant", item::TENANT),
-            ("#deletedAt", item::DELETED_AT),
-        ]);
-        let mut values = HashMap::from([
-            (":entry".to_string(), entry),
-            (":tenant".to_string(), s(&self.tenant)),
-        ]);
+        let mut names = names(&[("#entry", attribute), ("#deletedAt", item::DELETED_AT)]);
+        let mut values = HashMap::from([(":entry".to_string(), entry)]);
         let condition = if rule == Rule::OnlyIfAbsent {
             format!("{NOT_DELETED} AND attribute_not_exists(#entry)")
         } else {
             names.insert("#micros".into(), item::CHANGED_AT_MICROS.into());
             values.insert(":micros".into(), AttributeValue::N(at.micros.to_string()));
-            let mut newer = "attribute_not_exists(#entry) OR #entry.#micros < :micros".to_string();
+            let mut newer = not_older("#entry", "#entry.#micros", ":micros");
             if rule == Rule::NewerOrOverNull {
                 names.insert("#value".into(), item::VALUE.into());
                 values.insert(":null".into(), s("NULL"));
@@ -177,12 +186,21 @@ impl MirrorChange {
             format!("{NOT_DELETED} AND ({newer})")
         };
         (
-            "SET #entry = :entry, #tenant = :tenant".to_string(),
+            "SET #entry = :entry".to_string(),
             condition,
             names,
             values,
         )
     }
+}
+
+/// The one tie rule of the mirror, for profiles (message times), preferences and consents
+/// (change times): a change applies unless the stored time is strictly later, so of two
+/// changes with equal times the later arrival wins. The stored time's absence never blocks.
+/// `holder` is the attribute whose absence means "nothing stored" (the entry, or the time
+/// itself).
+fn not_older(holder: &str, stored: &str, incoming: &str) -> String {
+    format!("attribute_not_exists({holder}) OR {stored} <= {incoming}")
 }
 
 fn s(v: &str) -> AttributeValue {
@@ -279,7 +297,15 @@ mod tests {
             let write = change(effect.clone()).write("contacts").unwrap();
             let update = write.update().unwrap_or_else(|| panic!("{effect:?}"));
             assert_eq!(update.table_name(), "contacts");
-            assert_eq!(update.key()["contactId"], s("c"));
+            assert_eq!(update.key()["contactId"], s("t#c"), "the tenant's contact");
+            let set = update.update_expression();
+            assert!(
+                set.ends_with(", #tenant = :tenant, #engageContactId = :engageContactId"),
+                "{set}"
+            );
+            let values = update.expression_attribute_values().unwrap();
+            assert_eq!(values[":engageContactId"], s("c"));
+            assert_eq!(values[":tenant"], s("t"));
             assert!(update
                 .condition_expression()
                 .unwrap()
@@ -305,7 +331,10 @@ mod tests {
             value: false,
             at: at(),
         });
-        assert!(preference.contains("#entry.#micros < :micros"));
+        assert!(
+            preference.contains("(attribute_not_exists(#entry) OR #entry.#micros <= :micros)"),
+            "equal times: the later arrival wins, as for profiles: {preference}"
+        );
         assert!(!preference.contains("attribute_type"));
         let null = condition(Effect::SetConsent {
             alias: "a".into(),
@@ -340,7 +369,7 @@ mod tests {
             )
         };
         let (set, condition, values) = write(Some(1_768_922_918_984));
-        assert!(set.ends_with(", #messageTime = :messageTime"), "{set}");
+        assert!(set.contains(", #messageTime = :messageTime,"), "{set}");
         assert!(
             condition
                 .ends_with("(attribute_not_exists(#messageTime) OR #messageTime <= :messageTime)"),
@@ -366,6 +395,9 @@ mod tests {
         .unwrap();
         let put = write.put().unwrap();
         assert!(put.condition_expression().is_none());
+        assert_eq!(put.item()["contactId"], s("t#c"));
+        assert_eq!(put.item()["tenant"], s("t"));
+        assert_eq!(put.item()["engageContactId"], s("c"));
         let mut names: Vec<_> = put.item().keys().map(String::as_str).collect();
         names.sort();
         let mut want = item::TOMBSTONE_ATTRIBUTES.to_vec();
