@@ -105,7 +105,7 @@ async fn every_type_plain_and_encrypted_in_every_request_shape_sets_its_value() 
                 ]);
                 assert_eq!(entry(&item, attribute), &want, "{case}");
                 assert_eq!(item["tenant"], s("myTenantName"));
-                let mut names = vec!["contactId", "tenant", attribute];
+                let mut names = vec!["contactId", "engageContactId", "tenant", attribute];
                 names.sort();
                 assert_eq!(attribute_names(&item), names, "{case}");
                 assert_eq!(rig.record(&id).await.unwrap()["state"], s("COMPLETED"));
@@ -152,7 +152,7 @@ async fn the_flag_is_read_from_its_own_name_then_value_then_new_value_and_none_i
 }
 
 #[tokio::test]
-async fn newer_then_older_keeps_the_newer_for_every_preference_and_for_a_consent() {
+async fn newer_then_older_keeps_the_newer_and_an_equal_time_is_the_later_arrival_for_every_kind() {
     let rig = MirrorRig::new().await;
     for (event_type, attribute, _, _, _) in FIXTURES {
         let contact = unique("contact");
@@ -168,25 +168,27 @@ async fn newer_then_older_keeps_the_newer_for_every_preference_and_for_a_consent
             (200, "stale".into()),
             "{event_type}: older in UTC, though later as text"
         );
-        assert_eq!(
-            rig.deliver(CONSENT, &equal).await,
-            (200, "stale".into()),
-            "{event_type}: an equal change time is not applied"
-        );
         let item = rig.contact(&contact).await.unwrap();
         let stored = entry(&item, attribute);
         assert_eq!(stored["value"], AttributeValue::Bool(true), "{event_type}");
         assert_eq!(stored["eventId"], s(&newer_id));
         assert_eq!(stored["changedAt"], s("2026-03-01T09:30:00Z"));
-        for id in [&older_id, &equal_id] {
-            let record = rig.record(id).await.expect("the stale event is recorded");
-            assert_eq!(record["state"], s("COMPLETED"));
-        }
+        let record = rig.record(&older_id).await.expect("the stale event is recorded");
+        assert_eq!(record["state"], s("COMPLETED"));
         assert_eq!(
             rig.deliver(CONSENT, &older).await,
             (200, "duplicate".into()),
             "a retry of the stale event"
         );
+        assert_eq!(
+            rig.deliver(CONSENT, &equal).await,
+            (200, "processed".into()),
+            "{event_type}: an equal change time is the later arrival, which wins (as for profiles)"
+        );
+        let item = rig.contact(&contact).await.unwrap();
+        let stored = entry(&item, attribute);
+        assert_eq!(stored["value"], AttributeValue::Bool(false), "{event_type}");
+        assert_eq!(stored["eventId"], s(&equal_id));
 
         let (newest, newest_id) = change(event_type, &contact, "false", NEWER_BY_A_MICROSECOND);
         assert_eq!(
@@ -222,6 +224,7 @@ async fn flags_and_consents_are_ordered_independently() {
             "consent_myConsentAlias",
             "consent_newsletter",
             "contactId",
+            "engageContactId",
             "tenant"
         ]
     );
@@ -477,6 +480,7 @@ async fn preferences_and_consents_arriving_before_the_profile_are_kept() {
             "acceptsSms",
             "consent_myConsentAlias",
             "contactId",
+            "engageContactId",
             "profile",
             "profileEventId",
             "profileUpdatedAt",
@@ -537,12 +541,13 @@ pub struct Choices {
 pub async fn choices(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
+    tenant: &str,
     contact_id: &str,
 ) -> Result<Option<Choices>, aws_sdk_dynamodb::Error> {
     let out = client
         .get_item()
         .table_name(table)
-        .key("contactId", AttributeValue::S(contact_id.to_string()))
+        .key("contactId", AttributeValue::S(format!("{tenant}#{contact_id}")))
         .consistent_read(true)
         .send()
         .await?;
@@ -573,7 +578,7 @@ async fn the_documented_reader_sees_preferences_and_consents_and_nothing_after_d
     let rig = MirrorRig::new().await;
     let client = aws_sdk_dynamodb::Client::new(&rig.sdk);
     let contact = unique("contact");
-    let read = || choices(&client, &rig.contacts_table, &contact);
+    let read = || choices(&client, &rig.contacts_table, SAMPLE_TENANT, &contact);
     assert!(read().await.unwrap().is_none(), "unknown contact");
     for event_type in [
         "contact.created",

@@ -284,7 +284,8 @@ async fn a_deletion_erases_all_personal_data_and_no_late_event_brings_the_contac
 
     let item = rig.contact(&contact).await.unwrap();
     assert_eq!(attribute_names(&item), tombstone_names(true));
-    assert_eq!(item["contactId"], s(&contact));
+    assert_eq!(item["engageContactId"], s(&contact));
+    assert_eq!(item["tenant"], s(SAMPLE_TENANT));
     assert_eq!(item["deleteEventId"], s(&deleted_id));
     let text = format!("{item:?}");
     for personal in [

@@ -161,9 +161,15 @@ impl MirrorRig {
         deliver(&self.function(family, None), Shape::FunctionUrl, envelope).await
     }
 
-    /// The mirror item of `contact_id`, read consistently.
+    /// The sample tenant's mirror item of `contact_id`, read consistently.
     pub async fn contact(&self, contact_id: &str) -> Option<Item> {
-        get_item(&self.sdk, &self.contacts_table, "contactId", contact_id).await
+        self.tenant_contact(crate::SAMPLE_TENANT, contact_id).await
+    }
+
+    /// `tenant`'s mirror item of `contact_id`, read consistently (key `<tenant>#<contactId>`).
+    pub async fn tenant_contact(&self, tenant: &str, contact_id: &str) -> Option<Item> {
+        let key = engage_webhooks::mirror_key(tenant, contact_id);
+        get_item(&self.sdk, &self.contacts_table, "contactId", &key).await
     }
 
     /// The dedup record of the sample tenant's event `event_id`.
