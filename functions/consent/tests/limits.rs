@@ -19,7 +19,11 @@ async fn a_future_dated_change_is_ordered_by_its_message_time_and_freezes_nothin
     let rig = MirrorRig::new().await;
     let function = rig.function(CONSENT, None);
     for (event_type, field, attribute) in [
-        ("contact.acceptsEmail.changed", "acceptsEmail", "acceptsEmail"),
+        (
+            "contact.acceptsEmail.changed",
+            "acceptsEmail",
+            "acceptsEmail",
+        ),
         (
             "contact.consent.changed",
             "consentValue",
@@ -46,10 +50,17 @@ async fn a_future_dated_change_is_ordered_by_its_message_time_and_freezes_nothin
         );
 
         let (env, _) = contact_envelope(event_type, &contact);
-        let dated_now = format!("\"{}\"", engage_webhooks::ChangeTime::at_unix_millis(now).text);
+        let dated_now = format!(
+            "\"{}\"",
+            engage_webhooks::ChangeTime::at_unix_millis(now).text
+        );
         let real = with_payload(&env, &[(field, "false"), ("dateChanged", &dated_now)], &[]);
         let got = attempt(&function, &real, &svix_message_id(now)).await;
-        assert_eq!(got, processed(), "{event_type}: a real later change applies");
+        assert_eq!(
+            got,
+            processed(),
+            "{event_type}: a real later change applies"
+        );
         let item = rig.contact(&contact).await.unwrap();
         assert_eq!(value(&item, attribute), AttributeValue::Bool(false));
     }
@@ -89,7 +100,11 @@ async fn dynamodbs_item_size_refusal_is_400_not_a_retry_and_leaves_the_item_as_i
     for n in 0..20 {
         let (env, id) = contact_envelope("contact.consent.changed", &contact);
         let alias = format!("\"alias{n}\"");
-        let env = with_payload(&env, &[("consentAlias", &alias), ("consentValue", &value)], &[]);
+        let env = with_payload(
+            &env,
+            &[("consentAlias", &alias), ("consentValue", &value)],
+            &[],
+        );
         let (status, body) = rig.deliver(CONSENT, &env).await;
         if status == 400 {
             assert_eq!(body, "invalid_payload");
@@ -100,7 +115,10 @@ async fn dynamodbs_item_size_refusal_is_400_not_a_retry_and_leaves_the_item_as_i
     }
     let (n, id) = refused.expect("the item reaches DynamoDB's limit within 20 consents");
     assert!(n >= 5, "{n} consents of 15 KB fit next to a 290 KB profile");
-    assert!(rig.record(&id).await.is_none(), "not recorded: a resend may apply it");
+    assert!(
+        rig.record(&id).await.is_none(),
+        "not recorded: a resend may apply it"
+    );
     let item = rig.contact(&contact).await.unwrap();
     assert!(!item.contains_key(&format!("consent_alias{n}")));
     assert!(item.contains_key(&format!("consent_alias{}", n - 1)));

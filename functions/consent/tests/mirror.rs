@@ -173,7 +173,10 @@ async fn newer_then_older_keeps_the_newer_and_an_equal_time_is_the_later_arrival
         assert_eq!(stored["value"], AttributeValue::Bool(true), "{event_type}");
         assert_eq!(stored["eventId"], s(&newer_id));
         assert_eq!(stored["changedAt"], s("2026-03-01T09:30:00Z"));
-        let record = rig.record(&older_id).await.expect("the stale event is recorded");
+        let record = rig
+            .record(&older_id)
+            .await
+            .expect("the stale event is recorded");
         assert_eq!(record["state"], s("COMPLETED"));
         assert_eq!(
             rig.deliver(CONSENT, &older).await,
@@ -547,7 +550,10 @@ pub async fn choices(
     let out = client
         .get_item()
         .table_name(table)
-        .key("contactId", AttributeValue::S(format!("{tenant}#{contact_id}")))
+        .key(
+            "contactId",
+            AttributeValue::S(format!("{tenant}#{contact_id}")),
+        )
         .consistent_read(true)
         .send()
         .await?;

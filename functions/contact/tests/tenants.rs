@@ -27,17 +27,29 @@ async fn one_tenants_deletion_leaves_the_other_tenants_contact_and_its_later_upd
     let contact = unique("contact");
     for tenant in [SAMPLE_TENANT, OTHER_TENANT] {
         let created = event("contact.created", tenant, &contact, &[]);
-        assert_eq!(rig.deliver(CONTACT, &created).await, processed(), "{tenant}");
+        assert_eq!(
+            rig.deliver(CONTACT, &created).await,
+            processed(),
+            "{tenant}"
+        );
     }
     let deleted = event("contact.deleted", SAMPLE_TENANT, &contact, &[]);
     assert_eq!(rig.deliver(CONTACT, &deleted).await, processed());
 
     let gone = rig.contact(&contact).await.unwrap();
     assert!(gone.contains_key("deletedAt"));
-    assert_eq!(gone["tenant"], s(SAMPLE_TENANT), "a tombstone keeps its tenant");
+    assert_eq!(
+        gone["tenant"],
+        s(SAMPLE_TENANT),
+        "a tombstone keeps its tenant"
+    );
     assert_eq!(gone["engageContactId"], s(&contact));
     let kept = rig.tenant_contact(OTHER_TENANT, &contact).await.unwrap();
-    assert!(!kept.contains_key("deletedAt"), "{:?}", attribute_names(&kept));
+    assert!(
+        !kept.contains_key("deletedAt"),
+        "{:?}",
+        attribute_names(&kept)
+    );
     assert_eq!(kept["tenant"], s(OTHER_TENANT));
     assert_eq!(kept["engageContactId"], s(&contact));
     assert_eq!(kept["contactId"], s(&format!("{OTHER_TENANT}#{contact}")));

@@ -153,7 +153,10 @@ fn erase(event: &Event<'_>) -> Result<(String, Effect), WebhookError> {
 /// `text` cut to at most `max` bytes, at a character boundary.
 fn bounded(mut text: String, max: usize) -> String {
     if text.len() > max {
-        let end = (0..=max).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+        let end = (0..=max)
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
         text.truncate(end);
     }
     text
@@ -167,7 +170,10 @@ fn check_entry(
     at: &ChangeTime,
 ) -> Result<(), WebhookError> {
     if size::entry_bytes(attribute, value, &at.text, &event.id) > size::MAX_ENTRY_BYTES {
-        return Err(invalid(event, &format!("{attribute} is too large to mirror")));
+        return Err(invalid(
+            event,
+            &format!("{attribute} is too large to mirror"),
+        ));
     }
     Ok(())
 }
@@ -405,7 +411,10 @@ mod tests {
             &format!(r#"{{"contactId":"c","consentAlias":"terms","consentValue":"{big}"}}"#),
         )
         .unwrap_err();
-        assert!(err.to_string().contains("consent_terms is too large"), "{err}");
+        assert!(
+            err.to_string().contains("consent_terms is too large"),
+            "{err}"
+        );
         let fits = "x".repeat(size::MAX_ENTRY_BYTES / 2);
         assert!(change(
             EventType::ConsentChanged,

@@ -196,9 +196,16 @@ mod tests {
         assert_eq!(t.text, "2026-01-20T15:28:38.984Z");
         assert_eq!(t.micros, 1_768_922_918_984_000);
         let far = ChangeTime::of_event(Some("2099-01-01T00:00:00+01"), None, Some(1_768_922_918));
-        assert_eq!(far.unwrap().micros, 1_768_922_918_000_000, "the signed time");
+        assert_eq!(
+            far.unwrap().micros,
+            1_768_922_918_000_000,
+            "the signed time"
+        );
         let past = ChangeTime::of_event(Some("2020-01-01T00:00:00Z"), created, None).unwrap();
-        assert_eq!(past.text, "2020-01-01T00:00:00Z", "any past date is believed");
+        assert_eq!(
+            past.text, "2020-01-01T00:00:00Z",
+            "any past date is believed"
+        );
     }
 
     #[test]

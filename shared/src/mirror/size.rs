@@ -25,7 +25,12 @@ pub const MAX_ENTRY_BYTES: usize = 16 * 1024;
 const ENTRY_OVERHEAD_BYTES: usize = 64;
 
 /// The size of a preference or consent entry (see `item`), an upper bound.
-pub fn entry_bytes(attribute: &str, value: &AttributeValue, at_text: &str, event_id: &str) -> usize {
+pub fn entry_bytes(
+    attribute: &str,
+    value: &AttributeValue,
+    at_text: &str,
+    event_id: &str,
+) -> usize {
     attribute_bytes(attribute, value) + at_text.len() + event_id.len() + ENTRY_OVERHEAD_BYTES
 }
 
@@ -91,7 +96,12 @@ mod tests {
             unreachable!()
         };
         assert_eq!(map_attribute_bytes("profile", fields), 7 + 14);
-        let entry = entry_bytes("consent_terms", &AttributeValue::Bool(true), "2026-01-20T15:28:38Z", "e");
+        let entry = entry_bytes(
+            "consent_terms",
+            &AttributeValue::Bool(true),
+            "2026-01-20T15:28:38Z",
+            "e",
+        );
         assert_eq!(entry, 13 + 1 + 20 + 1 + ENTRY_OVERHEAD_BYTES);
     }
 }

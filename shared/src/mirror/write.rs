@@ -185,12 +185,7 @@ impl MirrorChange {
             }
             format!("{NOT_DELETED} AND ({newer})")
         };
-        (
-            "SET #entry = :entry".to_string(),
-            condition,
-            names,
-            values,
-        )
+        ("SET #entry = :entry".to_string(), condition, names, values)
     }
 }
 
