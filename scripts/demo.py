@@ -156,7 +156,11 @@ def read_mirror(ddb, table):
             for k, v in item.items():
                 if k.startswith("consent_") and isinstance(v, dict):
                     entry["consents"][k[len("consent_"):]] = v.get("value")
-            mirror[item["contactId"]] = entry
+            # Keyed `<tenant>#<contactId>` (docs/contact-mirror.md); listed by Engage's id,
+            # with the tenant the item belongs to.
+            entry["tenant"] = item.get("tenant")
+            entry["key"] = item["contactId"]
+            mirror[item.get("engageContactId", item["contactId"])] = entry
     return mirror
 
 
@@ -198,7 +202,7 @@ def print_mirror(mirror, table):
             parts += [f"{k}={show(v)}" for k, v in sorted(e["preferences"].items())]
             parts += [f"consent {k}={show(v)}" for k, v in sorted(e["consents"].items())]
             state = ", ".join(parts)
-        print(f"  {cid}: {state}")
+        print(f"  {cid} (tenant {e.get('tenant')}, key {e.get('key')}): {state}")
         print(f"    attributes: {', '.join(e['attributes'])}")
 
 
@@ -336,11 +340,14 @@ def check_mirror(check, mirror, samples, envelope):
             by_contact[r["contact"]].append(r)
     check(set(mirror) == set(by_contact),
           f"mirror contacts {sorted(mirror)} != contacts sent {sorted(by_contact)}")
-    tombstone_attributes = {"contactId", "deletedAt", "deletionReason", "deleteEventId", "expiresAt"}
+    tombstone_attributes = {"contactId", "tenant", "engageContactId", "deletedAt", "deletionReason",
+                            "deleteEventId", "expiresAt"}
     for contact, sent in by_contact.items():
         item = mirror.get(contact)
         if item is None:
             continue
+        check(item["key"] == f"{item['tenant']}#{contact}",
+              f"{contact}: keyed {item['key']!r}, not by its tenant ({item['tenant']!r}) and id")
         if sent[-1]["eventType"] == "contact.deleted":
             check(item["tombstone"], f"{contact}: deleted last, but not a tombstone: {item['attributes']}")
             extra = set(item["attributes"]) - tombstone_attributes
