@@ -119,8 +119,8 @@ fn the_alarm(namespace: &Value, metric: &str, dimensions: &[(&str, Value)]) -> &
 #[test]
 fn the_template_parses_with_its_short_form_tags() {
     assert_eq!(template()["Transform"], "AWS::Serverless-2016-10-31");
-    let event = &resource("ContactFunction")["Properties"]["Events"]["Webhook"]["Properties"];
-    assert_eq!(event["ApiId"], r("HttpApi"), "!Ref becomes {{Ref: ...}}");
+    let route = &resource("ContactApiRoute")["Properties"];
+    assert_eq!(route["ApiId"], r("WebhookApi"), "!Ref becomes {{Ref: ...}}");
     assert_eq!(
         resource("LoyaltyQueue")["Properties"]["RedrivePolicy"]["deadLetterTargetArn"],
         att("LoyaltyDeadLetterQueue", "Arn"),
@@ -169,7 +169,7 @@ fn every_function_is_capped_by_reserved_concurrency_from_its_parameter() {
 
 #[test]
 fn the_http_api_is_throttled_from_its_parameters_and_serves_every_function() {
-    let settings = &resource("HttpApi")["Properties"]["DefaultRouteSettings"];
+    let settings = &resource("WebhookApiStage")["Properties"]["DefaultRouteSettings"];
     assert_eq!(
         settings["ThrottlingBurstLimit"],
         r("ApiThrottlingBurstLimit")
@@ -185,18 +185,16 @@ fn the_http_api_is_throttled_from_its_parameters_and_serves_every_function() {
         assert!(p["Default"].as_i64() >= Some(1), "{name}");
     }
     for (family, function) in functions() {
-        let events = resource(function)["Properties"]["Events"]
-            .as_object()
-            .expect("events");
-        for (name, event) in events {
-            assert_eq!(event["Type"], "HttpApi", "{function}.{name}");
-            assert_eq!(
-                event["Properties"]["ApiId"],
-                r("HttpApi"),
-                "{function}'s route is on the throttled API"
-            );
-            assert_eq!(event["Properties"]["Path"], format!("/webhooks/{family}"));
-        }
+        let prefix = logical_prefix(family);
+        let route = &resource(&format!("{prefix}ApiRoute"))["Properties"];
+        assert_eq!(
+            route["ApiId"],
+            r("WebhookApi"),
+            "{function}'s route is on the throttled API"
+        );
+        assert_eq!(route["RouteKey"], format!("POST /webhooks/{family}"));
+        let integration = &resource(&format!("{prefix}ApiIntegration"))["Properties"];
+        assert_eq!(integration["IntegrationUri"], att(function, "Arn"));
     }
 }
 
