@@ -822,10 +822,16 @@ fn the_dashboard_is_valid_json_and_shows_what_on_call_needs() {
             }
             let text = |i: usize| fields.get(i).and_then(Value::as_str).unwrap_or_default();
             match text(0) {
+                // ApiThrottled (from the access log's metric filter) has no dimension.
+                ns if ns == ours && text(1) == "ApiThrottled" => {}
                 ns if ns == ours => {
                     assert!(published.contains(&text(1)), "{} is published", text(1));
                     assert_eq!(text(2), "Family");
                     assert!(FAMILIES.contains(&text(3)));
+                }
+                "AWS/ApiGateway" => {
+                    assert_eq!(text(3), "<WebhookApi>", "{metric}");
+                    assert_eq!(text(5), "$default", "{metric}");
                 }
                 "AWS/SQS" => assert!(text(3).ends_with(".QueueName>"), "{metric}"),
                 "AWS/Lambda" => assert!(text(3).ends_with("Function>"), "{metric}"),
@@ -834,7 +840,13 @@ fn the_dashboard_is_valid_json_and_shows_what_on_call_needs() {
             *seen.entry(text(1).to_string()).or_insert(0) += 1;
         }
     }
-    for metric in ["Latency", "EventAge", "ApproximateNumberOfMessagesVisible"] {
+    for metric in [
+        "Latency",
+        "EventAge",
+        "ApproximateNumberOfMessagesVisible",
+        "ApiThrottled",
+        "4xx",
+    ] {
         assert!(seen.contains_key(metric), "the dashboard shows {metric}");
     }
 }
