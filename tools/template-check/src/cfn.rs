@@ -390,11 +390,17 @@ impl<'t> Evaluator<'t> {
                 return Ok(Value::String(value.clone()));
             }
         }
-        let resources = self.template.get("Resources");
-        if resources.and_then(|r| r.get(name)).is_none() && !self.is_generated(name) {
+        // A declared resource answers for itself (its condition), even where SAM could have
+        // generated one of the same name.
+        let declared = self
+            .template
+            .get("Resources")
+            .and_then(|r| r.get(name))
+            .is_some();
+        if !declared && !self.is_generated(name) {
             return Err(EvalError::UnknownReference(name.into()));
         }
-        if self.is_generated(name) || self.exists(name)? {
+        if !declared || self.exists(name)? {
             Ok(Value::String(match attribute {
                 Some(attribute) => format!("<{name}.{attribute}>"),
                 None => format!("<{name}>"),

@@ -119,8 +119,8 @@ fn the_alarm(namespace: &Value, metric: &str, dimensions: &[(&str, Value)]) -> &
 #[test]
 fn the_template_parses_with_its_short_form_tags() {
     assert_eq!(template()["Transform"], "AWS::Serverless-2016-10-31");
-    let event = &resource("ContactFunction")["Properties"]["Events"]["Webhook"]["Properties"];
-    assert_eq!(event["ApiId"], r("HttpApi"), "!Ref becomes {{Ref: ...}}");
+    let route = &resource("ContactApiRoute")["Properties"];
+    assert_eq!(route["ApiId"], r("WebhookApi"), "!Ref becomes {{Ref: ...}}");
     assert_eq!(
         resource("LoyaltyQueue")["Properties"]["RedrivePolicy"]["deadLetterTargetArn"],
         att("LoyaltyDeadLetterQueue", "Arn"),
@@ -169,7 +169,7 @@ fn every_function_is_capped_by_reserved_concurrency_from_its_parameter() {
 
 #[test]
 fn the_http_api_is_throttled_from_its_parameters_and_serves_every_function() {
-    let settings = &resource("HttpApi")["Properties"]["DefaultRouteSettings"];
+    let settings = &resource("WebhookApiStage")["Properties"]["DefaultRouteSettings"];
     assert_eq!(
         settings["ThrottlingBurstLimit"],
         r("ApiThrottlingBurstLimit")
@@ -185,18 +185,16 @@ fn the_http_api_is_throttled_from_its_parameters_and_serves_every_function() {
         assert!(p["Default"].as_i64() >= Some(1), "{name}");
     }
     for (family, function) in functions() {
-        let events = resource(function)["Properties"]["Events"]
-            .as_object()
-            .expect("events");
-        for (name, event) in events {
-            assert_eq!(event["Type"], "HttpApi", "{function}.{name}");
-            assert_eq!(
-                event["Properties"]["ApiId"],
-                r("HttpApi"),
-                "{function}'s route is on the throttled API"
-            );
-            assert_eq!(event["Properties"]["Path"], format!("/webhooks/{family}"));
-        }
+        let prefix = logical_prefix(family);
+        let route = &resource(&format!("{prefix}ApiRoute"))["Properties"];
+        assert_eq!(
+            route["ApiId"],
+            r("WebhookApi"),
+            "{function}'s route is on the throttled API"
+        );
+        assert_eq!(route["RouteKey"], format!("POST /webhooks/{family}"));
+        let integration = &resource(&format!("{prefix}ApiIntegration"))["Properties"];
+        assert_eq!(integration["IntegrationUri"], att(function, "Arn"));
     }
 }
 
@@ -616,11 +614,11 @@ fn every_family_alarms_on_its_5xx_and_401_rates() {
             let answers = stat_of(metric).unwrap_or_else(|| panic!("{id} reads {metric}"));
             let deliveries =
                 stat_of("Deliveries").unwrap_or_else(|| panic!("{id} reads Deliveries"));
-            let returned: Vec<&Value> =
-                queries.iter().filter(|q| q["ReturnData"] == true).collect();
-            let [rate] = returned.as_slice() else {
-                panic!("{id} returns one expression");
-            };
+            // The rate itself; the returned expression gates it on volume (tests/alarms.rs).
+            let rate = queries
+                .iter()
+                .find(|q| q["Id"] == "rate")
+                .unwrap_or_else(|| panic!("{id} computes a rate"));
             let expression = rate["Expression"].as_str().unwrap_or_default();
             let (numerator, denominator) = expression.split_once('/').expect("a ratio");
             assert!(
@@ -697,6 +695,9 @@ fn the_alarms_are_exactly_those_of_the_runbook() {
             "ServerErrorsRateAlarm",
             "UnauthorizedRateAlarm",
             "SilenceAlarm",
+            "RefusedAlarm",
+            "EventAgeAlarm",
+            "MetricsMissingAlarm",
         ] {
             expected.insert(format!("{p}{kind}"));
         }
@@ -704,7 +705,9 @@ fn the_alarms_are_exactly_those_of_the_runbook() {
     for queue in ["Loyalty", "Promotion"] {
         expected.insert(format!("{queue}DeadLetterQueueAlarm"));
         expected.insert(format!("{queue}QueueAgeAlarm"));
+        expected.insert(format!("{queue}DeadLetterQueueAgeAlarm"));
     }
+    expected.insert("ApiThrottledAlarm".to_string());
     let found: BTreeSet<String> = alarms().into_iter().map(|(id, _)| id.to_string()).collect();
     assert_eq!(found, expected);
     let runbook =
@@ -783,7 +786,8 @@ fn the_dashboard_is_valid_json_and_shows_what_on_call_needs() {
         assert_eq!(shown, existing, "EnabledFamilies={families:?}");
         assert_eq!(
             existing.len(),
-            24 + families.split(',').filter(|f| !f.is_empty()).count()
+            // 38, the HTTP API's throttling alarm (default EntryPoint), the silence alarms
+            39 + families.split(',').filter(|f| !f.is_empty()).count()
         );
     }
     // Metrics on the dashboard are the ones the functions publish (PLAN's EMF contract).
@@ -798,6 +802,8 @@ fn the_dashboard_is_valid_json_and_shows_what_on_call_needs() {
         "EventAge",
         "AwsCalls",
         "ColdStartFailures",
+        "Refused",
+        "ApiThrottled",
     ];
     let mut seen = BTreeMap::new();
     for widget in body["widgets"].as_array().into_iter().flatten() {
@@ -816,10 +822,16 @@ fn the_dashboard_is_valid_json_and_shows_what_on_call_needs() {
             }
             let text = |i: usize| fields.get(i).and_then(Value::as_str).unwrap_or_default();
             match text(0) {
+                // ApiThrottled (from the access log's metric filter) has no dimension.
+                ns if ns == ours && text(1) == "ApiThrottled" => {}
                 ns if ns == ours => {
                     assert!(published.contains(&text(1)), "{} is published", text(1));
                     assert_eq!(text(2), "Family");
                     assert!(FAMILIES.contains(&text(3)));
+                }
+                "AWS/ApiGateway" => {
+                    assert_eq!(text(3), "<WebhookApi>", "{metric}");
+                    assert_eq!(text(5), "$default", "{metric}");
                 }
                 "AWS/SQS" => assert!(text(3).ends_with(".QueueName>"), "{metric}"),
                 "AWS/Lambda" => assert!(text(3).ends_with("Function>"), "{metric}"),
@@ -828,7 +840,13 @@ fn the_dashboard_is_valid_json_and_shows_what_on_call_needs() {
             *seen.entry(text(1).to_string()).or_insert(0) += 1;
         }
     }
-    for metric in ["Latency", "EventAge", "ApproximateNumberOfMessagesVisible"] {
+    for metric in [
+        "Latency",
+        "EventAge",
+        "ApproximateNumberOfMessagesVisible",
+        "ApiThrottled",
+        "4xx",
+    ] {
         assert!(seen.contains_key(metric), "the dashboard shows {metric}");
     }
 }
