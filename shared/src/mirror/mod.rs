@@ -1,7 +1,6 @@
 //! The contact mirror in DynamoDB (`CONTACTS_TABLE`), kept by the contact and consent
 //! functions and read directly by the shops (My Pages, checkout). Engage is the master; the
-//! mirror must end up right whatever order Svix delivers events in. See the README's section
-//! "The contact mirror".
+//! mirror must end up right whatever order Svix delivers events in. See docs/contact-mirror.md.
 //!
 //! - [`item`]: the item's shape (attribute names, the tombstone).
 //! - [`attribute`]: Engage's JSON as DynamoDB values, numbers exact.
