@@ -362,7 +362,10 @@ mod tests {
             let err = payload_error(payload).to_string();
             assert!(!err.contains("john"), "{err}");
             assert!(!err.contains("column"), "{err}");
-            assert!(err.starts_with("contact.acceptsEmail.changed: payload."), "{err}");
+            assert!(
+                err.starts_with("contact.acceptsEmail.changed: payload."),
+                "{err}"
+            );
         }
         assert_eq!(
             payload_error(r#"{"flag":true,"status":"john@example.com"}"#).to_string(),
