@@ -325,8 +325,10 @@ class Checker:
             words.append(a)
         rc, top = self.help_text([binary, "--help"])
         subcommand = []
-        if words and re.search(r"(?m)^Commands:", top):
-            if not re.search(r"(?m)^\s+" + re.escape(words[0]) + r"\b", top):
+        has_subcommands = re.search(r"(?m)^Commands:|^(Usage:)?\s+\S+ [a-z][a-z-]* \[", top)
+        if words and has_subcommands:
+            rc, _ = self.help_text([binary, words[0], "--help"])
+            if rc != 0:
                 self.problem(block, off, f"{pkg} has no subcommand {words[0]!r}")
                 return
             subcommand = [words[0]]
@@ -532,7 +534,7 @@ def self_test():
             print(f"self-test FAILED: an existing file reported missing\n{got}")
             return 1
     print("self-test passed: missing scripts, unknown flags, subcommands, packages, benches, files,")
-    print("unmarked aws commands, failing run blocks, parse errors and broken links are reported")
+    print("unknown commands, failing run blocks, parse errors and broken links are reported")
     return 0
 
 
