@@ -30,7 +30,11 @@ mkdir -p .local
 cargo test --workspace --locked 2>&1 | tee .local/cargo-test.log
 read -r passed failed < <(awk '/^test result:/ {p += $4; f += $6} END {print p + 0, f + 0}' .local/cargo-test.log)
 
-step "benchmarks build and run once (the README's performance commands)"
+step "documented commands (scripts/doc-commands.py)"
+.venv/bin/python scripts/doc-commands.py --self-test
+.venv/bin/python scripts/doc-commands.py
+
+step "benchmarks build and run once (docs/performance.md)"
 cargo bench --locked -p engage-webhooks --bench receive -- --test
 cargo bench --locked -p engage-webhooks --bench memory
 

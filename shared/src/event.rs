@@ -37,7 +37,7 @@ impl fmt::Display for Family {
     }
 }
 
-/// The eleven event types Engage publishes (see `shared/engage-docs` and the README).
+/// The eleven event types Engage publishes (see `shared/engage-docs` and the README's table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventType {
     ContactCreated,
@@ -155,22 +155,60 @@ impl Event<'_> {
         out
     }
 
-    /// Parses the payload into its typed model; errors name the problem, never a value.
+    /// Parses the payload into its typed model. An error names the field's path and what was
+    /// expected (`contact.created: payload.contact.email: invalid type, expected a string`),
+    /// never the value (values may be personal data) and never serde_json's line/column.
     pub fn typed_payload<'de, T: Deserialize<'de>>(&'de self) -> Result<T, WebhookError> {
-        serde_json::from_str(self.payload.get()).map_err(|e| {
-            let text = e.to_string();
-            let detail = match text.find("missing field `") {
-                Some(at) => {
-                    let field = text[at + 15..].split('`').next().unwrap_or("");
-                    format!("lacks the field `{field}`")
-                }
-                None if text.starts_with("invalid") || text.starts_with("unknown variant") => {
-                    format!("has a field of the wrong type (column {})", e.column())
-                }
-                None => format!("is malformed at column {}", e.column()),
-            };
-            WebhookError::InvalidPayload(format!("the {} payload {detail}", self.event_type))
+        let mut json = serde_json::Deserializer::from_str(self.payload.get());
+        serde_path_to_error::deserialize(&mut json).map_err(|e| {
+            WebhookError::InvalidPayload(format!("{}: {}", self.event_type, payload_problem(&e)))
         })
+    }
+}
+
+/// `payload.<path>: <kind>[, expected ...]` for a payload that does not fit its model. Only
+/// the path, serde's kind of error and the type's own expectation are kept: the rest of
+/// serde_json's message quotes the value it got.
+fn payload_problem(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let path = e.path().to_string();
+    let at = match path.as_str() {
+        "." => "payload".to_string(),
+        p if p.starts_with('[') => format!("payload{p}"),
+        p => format!("payload.{p}"),
+    };
+    let inner = e.inner();
+    if !inner.is_data() {
+        return format!("{at}: malformed JSON");
+    }
+    let text = inner.to_string();
+    let suffix = format!(" at line {} column {}", inner.line(), inner.column());
+    let text = text.strip_suffix(&suffix).unwrap_or(&text);
+    if let Some(rest) = text.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or_default();
+        return format!("{at}.{field}: missing");
+    }
+    const KINDS: [&str; 6] = [
+        "invalid type",
+        "invalid value",
+        "invalid length",
+        "unknown variant",
+        "unknown field",
+        "duplicate field",
+    ];
+    let Some(kind) = KINDS.into_iter().find(|k| text.starts_with(k)) else {
+        return format!("{at}: invalid value");
+    };
+    // serde's own messages end in ", expected <what the type wants>"; ours (model::scalar)
+    // read "<kind>: expected ...". Anything before it may be the value.
+    let expected = match text.rfind(", expected ") {
+        Some(i) => Some(&text[i + 2..]),
+        None => text[kind.len()..]
+            .strip_prefix(": ")
+            .filter(|t| t.starts_with("expected ")),
+    };
+    match expected {
+        Some(expected) => format!("{at}: {kind}, {expected}"),
+        None => format!("{at}: {kind}"),
     }
 }
 
@@ -248,33 +286,90 @@ mod tests {
         assert!(hashed_tenant.dedup_key().starts_with("sha256:"));
     }
 
+    /// A payload model with a nested object, a list and an enum, like Engage's.
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    #[serde(rename_all = "camelCase")]
+    struct P {
+        flag: bool,
+        #[serde(default)]
+        contact: Option<Contact>,
+        #[serde(default)]
+        items: Vec<Contact>,
+        #[serde(default)]
+        status: Option<Status>,
+    }
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Contact {
+        email: String,
+    }
+    #[derive(Debug, Deserialize)]
+    enum Status {
+        Active,
+    }
+
+    fn payload_error(payload: &str) -> WebhookError {
+        Event::for_test(EventType::AcceptsEmailChanged, payload)
+            .typed_payload::<P>()
+            .unwrap_err()
+    }
+
     #[test]
-    fn typed_payload_errors_never_quote_values() {
-        #[derive(Debug, Deserialize)]
-        #[allow(dead_code)]
-        struct P {
-            flag: bool,
-        }
-        let ev = Event {
-            id: "e".into(),
-            event_type: EventType::AcceptsEmailChanged,
-            tenant: "t".into(),
-            payload: Cow::Owned(
-                RawValue::from_string(r#"{"flag":"john@example.com"}"#.into()).unwrap(),
-            ),
-            signed_at: None,
-            message_time: None,
-        };
-        let err = ev.typed_payload::<P>().unwrap_err();
+    fn a_wrong_type_names_the_field_and_the_expected_type_not_the_value() {
+        let err = payload_error(r#"{"flag":"john@example.com"}"#);
         assert_eq!(err.reason(), "invalid_payload");
-        assert!(!err.to_string().contains("john"), "{err}");
-        let ev = Event {
-            payload: Cow::Owned(RawValue::from_string("{}".into()).unwrap()),
-            ..ev
-        };
         assert_eq!(
-            ev.typed_payload::<P>().unwrap_err().to_string(),
-            "the contact.acceptsEmail.changed payload lacks the field `flag`"
+            err.to_string(),
+            "contact.acceptsEmail.changed: payload.flag: invalid type, expected a boolean"
+        );
+    }
+
+    #[test]
+    fn a_missing_field_is_named_with_its_path() {
+        assert_eq!(
+            payload_error("{}").to_string(),
+            "contact.acceptsEmail.changed: payload.flag: missing"
+        );
+        assert_eq!(
+            payload_error(r#"{"flag":true,"contact":{}}"#).to_string(),
+            "contact.acceptsEmail.changed: payload.contact.email: missing"
+        );
+    }
+
+    #[test]
+    fn a_nested_field_is_named_by_its_whole_path() {
+        let err = payload_error(r#"{"flag":true,"contact":{"email":["john@example.com"]}}"#);
+        assert_eq!(
+            err.to_string(),
+            "contact.acceptsEmail.changed: payload.contact.email: invalid type, expected a string"
+        );
+        let err = payload_error(r#"{"flag":true,"items":[{"email":"a"},{"email":7}]}"#);
+        assert_eq!(
+            err.to_string(),
+            "contact.acceptsEmail.changed: payload.items[1].email: invalid type, expected a string"
+        );
+    }
+
+    #[test]
+    fn payload_errors_never_quote_values_nor_positions() {
+        for payload in [
+            r#"{"flag":"john@example.com, expected me at line 9 column 9"}"#,
+            r#"{"flag":true,"status":"john@example.com"}"#,
+            r#"{"flag":true,"contact":{"email":"a","email":"john@example.com"}}"#,
+            r#"{"flag":true,"contact":{"email":{"john@example.com":1}}}"#,
+        ] {
+            let err = payload_error(payload).to_string();
+            assert!(!err.contains("john"), "{err}");
+            assert!(!err.contains("column"), "{err}");
+            assert!(
+                err.starts_with("contact.acceptsEmail.changed: payload."),
+                "{err}"
+            );
+        }
+        assert_eq!(
+            payload_error(r#"{"flag":true,"status":"john@example.com"}"#).to_string(),
+            "contact.acceptsEmail.changed: payload.status: unknown variant, expected `Active`"
         );
     }
 }

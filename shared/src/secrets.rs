@@ -92,7 +92,7 @@ pub fn parse_secret(family: Family, text: &str) -> Result<FunctionSecrets, Confi
             ConfigError::invalid(
                 SECRETS_ARN,
                 format!(
-                    "the secret's {field} is empty and its signingSecrets is empty: fill one in (see README)"
+                    "the secret's {field} is empty and its signingSecrets is empty: fill one in (see docs/deploy.md#secrets)"
                 ),
             )
         })?;

@@ -531,7 +531,7 @@ async fn an_unknown_consent_type_is_acknowledged_and_writes_nothing() {
     rig.assert_left_nothing(&id, &contact).await;
 }
 
-// The shop-side reader of the README's contact mirror section, verbatim, so the documented code compiles and works.
+// The shop-side reader of docs/contact-mirror.md ("Reading the mirror"), verbatim, so the documented code compiles and works.
 pub struct Choices {
     pub accepts_email: Option<bool>,
     pub accepts_sms: Option<bool>,

@@ -1,6 +1,6 @@
 //! The contact function: `contact.created`, `contact.updated` and `contact.deleted` kept in
 //! the contact mirror (`CONTACTS_TABLE`), in order and exactly once. The logic is the shared
-//! mirror (see README, "The contact mirror").
+//! mirror (see docs/contact-mirror.md).
 
 use engage_webhooks::{ConfigError, Family, MirrorFunction};
 

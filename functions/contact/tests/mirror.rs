@@ -215,7 +215,7 @@ async fn updates_apply_in_arrival_order_and_a_created_arriving_after_an_update_i
     );
 
     // contact.updated carries no change time, and these test deliveries' svix-ids carry no
-    // message time: the latest arrival wins (README, ordering rule 5; tests/message_order.rs).
+    // message time: the latest arrival wins (docs/contact-mirror.md, ordering rule 5; tests/message_order.rs).
     let (later, later_id) = contact_envelope("contact.updated", &contact);
     let later = with_payload(&later, &[("city", r#""Göteborg""#)], &[]);
     assert_eq!(

@@ -288,7 +288,7 @@ async fn a_fifo_queue_gets_per_contact_groups_and_event_id_dedup() {
     assert_eq!(messages.len(), 1);
     let system = messages[0].attributes().unwrap();
     use aws_sdk_sqs::types::MessageSystemAttributeName as A;
-    // Both scoped to the tenant (`<tenant>#<id>`; see the README's message contract).
+    // Both scoped to the tenant (`<tenant>#<id>`; see docs/queues.md).
     assert_eq!(
         system[&A::MessageGroupId],
         "myTenantName#515c1b2a-7124-4bb9-826b-aedbbe5da8c4"

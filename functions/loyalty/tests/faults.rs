@@ -90,7 +90,7 @@ async fn a_lost_send_answer_on_a_fifo_queue_gives_one_message() {
     assert_eq!(event_id_of(&messages[0]), id);
 }
 
-/// The one gap the dedup table cannot close, pinned so that the README's advice stays true:
+/// The one gap the dedup table cannot close, pinned so that the advice of docs/queues.md stays true:
 /// SQS standard queues have no deduplication, so consumers dedup on `eventId`.
 #[tokio::test]
 async fn a_lost_send_answer_on_a_standard_queue_can_deliver_twice_with_one_event_id() {

@@ -14,7 +14,7 @@ use engage_webhooks::{
 };
 
 const EVENT: &str = "promotion.multichannel.assigned";
-/// Svix's published EU source addresses (docs.svix.com/receiving/source-ips), as the README
+/// Svix's published EU source addresses (docs.svix.com/receiving/source-ips), as docs/security.md
 /// gives them to paste, and one documentation range for IPv4 CIDR edges.
 const SVIX_EU: &str = "52.215.16.239, 54.216.8.72, 63.33.109.123, 2a05:d028:17:8000::/56";
 const ALLOWED: &str =

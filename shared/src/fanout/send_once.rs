@@ -12,7 +12,7 @@ use crate::outcome::Outcome;
 ///
 /// If marking the record completed fails after the message went out, the answer is still
 /// `processed`: the message exists, and a 5xx would only make Svix resend it once the claim's
-/// lease runs out. Consumers are idempotent on `eventId` for that rare case (see README).
+/// lease runs out. Consumers are idempotent on `eventId` for that rare case (see docs/queues.md).
 pub async fn send_once<S: DedupStore, Q: QueuePublisher>(
     store: &S,
     queue: &Q,

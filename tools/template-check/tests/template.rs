@@ -278,7 +278,7 @@ fn changing_fifo_queues_is_announced_loudly() {
     ] {
         assert!(description.contains(words), "FifoQueues says {words:?}");
     }
-    // Where the README's reference now lives; whitespace folded so line wrapping does not matter.
+    // Where the reference lives (docs/deploy.md); whitespace folded so line wrapping does not matter.
     let deploy_doc = std::fs::read_to_string(repo_root().join("docs/deploy.md"))
         .expect("docs/deploy.md")
         .split_whitespace()
