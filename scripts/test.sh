@@ -30,6 +30,9 @@ mkdir -p .local
 cargo test --workspace --locked 2>&1 | tee .local/cargo-test.log
 read -r passed failed < <(awk '/^test result:/ {p += $4; f += $6} END {print p + 0, f + 0}' .local/cargo-test.log)
 
+step "contact mirror migration script against the local AWS (scripts/migrate-mirror-test.py)"
+.venv/bin/python scripts/migrate-mirror-test.py
+
 step "documented commands (scripts/doc-commands.py)"
 .venv/bin/python scripts/doc-commands.py --self-test
 .venv/bin/python scripts/doc-commands.py
