@@ -148,7 +148,10 @@ impl Relay {
                 self.emit(verdict, Some(latency));
                 Fate::Done
             }
-            Verdict::Permanent => self.refuse(record, "refused_by_service", Some(latency)).await,
+            Verdict::Permanent => {
+                self.refuse(record, "refused_by_service", Some(latency))
+                    .await
+            }
             Verdict::Retry => {
                 self.emit(verdict, Some(latency));
                 let count = record

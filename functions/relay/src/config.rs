@@ -37,7 +37,8 @@ pub struct RelaySettings {
 
 impl RelaySettings {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, RelayConfigError> {
-        let url_text = get(VOUCHER_SERVICE_URL).ok_or(RelayConfigError::Missing(VOUCHER_SERVICE_URL))?;
+        let url_text =
+            get(VOUCHER_SERVICE_URL).ok_or(RelayConfigError::Missing(VOUCHER_SERVICE_URL))?;
         let url = parse_url(&url_text)?;
         let number = |name: &'static str, default: u64| -> Result<u64, RelayConfigError> {
             match get(name).filter(|v| !v.trim().is_empty()) {
@@ -89,8 +90,10 @@ mod tests {
     use super::*;
 
     fn settings(pairs: &[(&str, &str)]) -> Result<RelaySettings, RelayConfigError> {
-        let pairs: Vec<(String, String)> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         RelaySettings::from_lookup(|k| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
     }
 

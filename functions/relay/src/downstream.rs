@@ -50,6 +50,9 @@ impl VoucherService {
             response.into_body().collect().await.ok()?;
             Some(status)
         };
-        tokio::time::timeout(self.timeout, exchange).await.ok().flatten()
+        tokio::time::timeout(self.timeout, exchange)
+            .await
+            .ok()
+            .flatten()
     }
 }

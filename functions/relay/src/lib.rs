@@ -11,8 +11,8 @@ mod queues;
 
 pub use batch::Relay;
 pub use config::{
-    RelayConfigError, RelaySettings, FIRST_RETRY_SECONDS, MAX_CONCURRENCY, RATE_PER_SECOND, RELAY_SECRET_ARN,
-    REQUEST_TIMEOUT_MS, VOUCHER_SERVICE_URL,
+    RelayConfigError, RelaySettings, FIRST_RETRY_SECONDS, MAX_CONCURRENCY, RATE_PER_SECOND,
+    RELAY_SECRET_ARN, REQUEST_TIMEOUT_MS, VOUCHER_SERVICE_URL,
 };
 pub use downstream::VoucherService;
 pub use queues::{QueuePair, Queues};

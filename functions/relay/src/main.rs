@@ -7,7 +7,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .init();
     let relay = &relay::Relay::from_env().await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| async move {
-        Ok::<_, std::convert::Infallible>(relay.handle(event.payload, event.context.deadline()).await)
+        Ok::<_, std::convert::Infallible>(
+            relay.handle(event.payload, event.context.deadline()).await,
+        )
     }))
     .await
 }

@@ -58,10 +58,14 @@ impl VoucherStandIn {
         let (l, d) = (ledger.clone(), down.clone());
         tokio::spawn(async move {
             loop {
-                let Ok((mut stream, _)) = listener.accept().await else { return };
+                let Ok((mut stream, _)) = listener.accept().await else {
+                    return;
+                };
                 let (l, d, script) = (l.clone(), d.clone(), script.clone());
                 tokio::spawn(async move {
-                    let Some(seen) = read_request(&mut stream).await else { return };
+                    let Some(seen) = read_request(&mut stream).await else {
+                        return;
+                    };
                     let status = answer(&l, &d, &*script, seen);
                     let response = format!(
                         "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
@@ -85,7 +89,11 @@ impl VoucherStandIn {
 
 fn answer(ledger: &Mutex<Ledger>, down: &AtomicBool, script: &Script, seen: Seen) -> u16 {
     let mut ledger = ledger.lock().unwrap();
-    let key = seen.headers.get("idempotency-key").cloned().unwrap_or_default();
+    let key = seen
+        .headers
+        .get("idempotency-key")
+        .cloned()
+        .unwrap_or_default();
     let tries = ledger
         .requests
         .iter()
@@ -180,7 +188,13 @@ impl Rig {
             "RelayTest".into(),
         )
         .unwrap();
-        Rig { sdk, queue, dlq, relay, fifo }
+        Rig {
+            sdk,
+            queue,
+            dlq,
+            relay,
+            fifo,
+        }
     }
 
     fn sqs(&self) -> aws_sdk_sqs::Client {
@@ -192,7 +206,11 @@ impl Rig {
         let body = format!(
             r#"{{"eventId":"{event_id}","eventType":"reward.voucher.created","tenant":"{tenant}","payload":{{"Amount":100.00,"ContactId":"{group}","Id":"{event_id}"}}}}"#
         );
-        let mut send = self.sqs().send_message().queue_url(&self.queue).message_body(&body);
+        let mut send = self
+            .sqs()
+            .send_message()
+            .queue_url(&self.queue)
+            .message_body(&body);
         if self.fifo {
             send = send
                 .message_group_id(format!("{tenant}#{group}"))
@@ -238,8 +256,11 @@ impl Rig {
         }
         let deadline = SystemTime::now() + Duration::from_secs(25);
         let response = self.relay.handle(event, deadline).await;
-        let failed: Vec<String> =
-            response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect();
+        let failed: Vec<String> = response
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier)
+            .collect();
         for m in &received {
             if !failed.contains(m.message_id.as_ref().unwrap()) {
                 let _ = self
@@ -282,7 +303,11 @@ fn key(tenant: &str, event_id: &str) -> String {
 async fn each_event_is_applied_once_under_retries_and_duplicates_with_one_key() {
     // The first try of every key is applied but its answer lost (503); the relay retries.
     let service = VoucherStandIn::start(|_, tries| {
-        if tries == 0 { Reply::ApplyThen(503) } else { Reply::Apply }
+        if tries == 0 {
+            Reply::ApplyThen(503)
+        } else {
+            Reply::Apply
+        }
     })
     .await;
     let rig = Rig::new(&service, false).await;
@@ -305,15 +330,26 @@ async fn each_event_is_applied_once_under_retries_and_duplicates_with_one_key() 
     for r in &requests {
         let k = &r.headers["idempotency-key"];
         assert!(want.contains(k), "{k}");
-        assert_eq!(&r.headers["webhook-id"], k, "the webhook id is the idempotency key");
+        assert_eq!(
+            &r.headers["webhook-id"], k,
+            "the webhook id is the idempotency key"
+        );
         assert_eq!(r.headers["content-type"], "application/json");
         let mut headers = http::HeaderMap::new();
         for name in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
             headers.insert(name, r.headers[name].parse().unwrap());
         }
-        verifier.verify(r.body.as_bytes(), &headers).expect("a verifiable signature");
+        verifier
+            .verify(r.body.as_bytes(), &headers)
+            .expect("a verifiable signature");
         let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
-        assert_eq!(key(body["tenant"].as_str().unwrap(), body["eventId"].as_str().unwrap()), *k);
+        assert_eq!(
+            key(
+                body["tenant"].as_str().unwrap(),
+                body["eventId"].as_str().unwrap()
+            ),
+            *k
+        );
     }
     assert!(messages(&rig.sdk, &rig.dlq).await.is_empty());
 }
@@ -321,7 +357,11 @@ async fn each_event_is_applied_once_under_retries_and_duplicates_with_one_key() 
 #[tokio::test]
 async fn a_failing_message_alone_is_returned_and_waits_its_backoff() {
     let service = VoucherStandIn::start(|seen, tries| {
-        if seen.body.contains("\"fail-") && tries == 0 { Reply::Status(500) } else { Reply::Apply }
+        if seen.body.contains("\"fail-") && tries == 0 {
+            Reply::Status(500)
+        } else {
+            Reply::Apply
+        }
     })
     .await;
     let rig = Rig::new(&service, false).await;
@@ -347,7 +387,11 @@ async fn a_failing_message_alone_is_returned_and_waits_its_backoff() {
 #[tokio::test]
 async fn fifo_keeps_each_groups_order_and_stops_a_group_at_its_failure() {
     let service = VoucherStandIn::start(|seen, tries| {
-        if seen.body.contains("\"a1-") && tries == 0 { Reply::Status(429) } else { Reply::Apply }
+        if seen.body.contains("\"a1-") && tries == 0 {
+            Reply::Status(429)
+        } else {
+            Reply::Apply
+        }
     })
     .await;
     let rig = Rig::new(&service, true).await;
@@ -362,24 +406,48 @@ async fn fifo_keeps_each_groups_order_and_stops_a_group_at_its_failure() {
     let applied = service.applied();
     let order_of = |ids: &[String]| -> Vec<usize> {
         ids.iter()
-            .map(|id| applied.iter().position(|k| *k == key(&tenant, id)).expect("applied"))
+            .map(|id| {
+                applied
+                    .iter()
+                    .position(|k| *k == key(&tenant, id))
+                    .expect("applied")
+            })
             .collect()
     };
     let pa = order_of(&a);
-    assert!(pa.windows(2).all(|w| w[0] < w[1]), "group A in order: {pa:?}");
+    assert!(
+        pa.windows(2).all(|w| w[0] < w[1]),
+        "group A in order: {pa:?}"
+    );
     let pb = order_of(&b);
-    assert!(pb.windows(2).all(|w| w[0] < w[1]), "group B in order: {pb:?}");
+    assert!(
+        pb.windows(2).all(|w| w[0] < w[1]),
+        "group B in order: {pb:?}"
+    );
     // a2 and a3 were never sent before a1 succeeded.
     let requests = service.requests();
-    let first_a2 = requests.iter().position(|r| r.body.contains(&a[1])).unwrap();
-    let a1_tries = requests[..first_a2].iter().filter(|r| r.body.contains(&a[0])).count();
-    assert_eq!(a1_tries, 2, "a1 failed once and succeeded before a2 was sent");
+    let first_a2 = requests
+        .iter()
+        .position(|r| r.body.contains(&a[1]))
+        .unwrap();
+    let a1_tries = requests[..first_a2]
+        .iter()
+        .filter(|r| r.body.contains(&a[0]))
+        .count();
+    assert_eq!(
+        a1_tries, 2,
+        "a1 failed once and succeeded before a2 was sent"
+    );
 }
 
 #[tokio::test]
 async fn a_refused_request_goes_to_the_dead_letter_queue_at_once() {
     let service = VoucherStandIn::start(|seen, _| {
-        if seen.body.contains("\"bad-") { Reply::Status(422) } else { Reply::Apply }
+        if seen.body.contains("\"bad-") {
+            Reply::Status(422)
+        } else {
+            Reply::Apply
+        }
     })
     .await;
     let rig = Rig::new(&service, false).await;
@@ -401,11 +469,17 @@ async fn a_refused_request_goes_to_the_dead_letter_queue_at_once() {
     let mut want = vec![bad_body, "not an event".to_string()];
     want.sort();
     assert_eq!(bodies, want);
-    let reasons: Vec<Option<String>> =
-        dead.iter().map(|m| engage_testkit::attribute(m, "relayRefusal")).collect();
+    let reasons: Vec<Option<String>> = dead
+        .iter()
+        .map(|m| engage_testkit::attribute(m, "relayRefusal"))
+        .collect();
     assert!(reasons.contains(&Some("refused_by_service".into())));
     assert!(reasons.contains(&Some("not_an_event".into())));
-    let bad_tries = service.requests().iter().filter(|r| r.body.contains(&bad)).count();
+    let bad_tries = service
+        .requests()
+        .iter()
+        .filter(|r| r.body.contains(&bad))
+        .count();
     assert_eq!(bad_tries, 1, "a 4xx is not retried");
     assert_eq!(service.applied(), vec![key(&tenant, "fine")]);
 }
@@ -449,11 +523,19 @@ async fn a_hanging_service_is_a_bounded_retry() {
             held.push(s);
         }
     });
-    let service = VoucherStandIn { url, ledger: Default::default(), down: Default::default() };
+    let service = VoucherStandIn {
+        url,
+        ledger: Default::default(),
+        down: Default::default(),
+    };
     let rig = Rig::new(&service, false).await;
     rig.send(&unique("tenant"), "e1", "c1").await;
     let started = Instant::now();
     let (n, failed) = rig.poll().await;
     assert_eq!((n, failed.len()), (1, 1));
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
 }

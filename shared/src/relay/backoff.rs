@@ -11,9 +11,7 @@ pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(900);
 /// most 15 min.
 pub fn retry_delay(first: Duration, receive_count: u32) -> Duration {
     let doublings = receive_count.saturating_sub(1).min(16);
-    first
-        .saturating_mul(1u32 << doublings)
-        .min(MAX_RETRY_DELAY)
+    first.saturating_mul(1u32 << doublings).min(MAX_RETRY_DELAY)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ mod emf;
 mod request;
 mod verdict;
 
-pub use backoff::{retry_delay, MAX_RETRY_DELAY, FIRST_RETRY_DELAY};
+pub use backoff::{retry_delay, FIRST_RETRY_DELAY, MAX_RETRY_DELAY};
 pub use emf::{metric_line, RELAY_FAMILY};
 pub use request::{RelayError, VoucherRequest, VoucherSigner, IDEMPOTENCY_KEY};
 pub use verdict::Verdict;

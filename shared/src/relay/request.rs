@@ -81,7 +81,10 @@ impl VoucherRequest {
         [
             (IDEMPOTENCY_KEY, self.idempotency_key.clone()),
             (crate::contract::WEBHOOK_ID, self.idempotency_key.clone()),
-            (crate::contract::WEBHOOK_TIMESTAMP, self.timestamp.to_string()),
+            (
+                crate::contract::WEBHOOK_TIMESTAMP,
+                self.timestamp.to_string(),
+            ),
             (crate::contract::WEBHOOK_SIGNATURE, self.signature.clone()),
         ]
     }
@@ -96,7 +99,8 @@ mod tests {
     #[test]
     fn signature_verifies_with_svix_and_key_is_tenant_and_event() {
         let signer = VoucherSigner::parse(SECRET).unwrap();
-        let body = r#"{"eventId":"e1","eventType":"reward.voucher.created","tenant":"t","payload":{}}"#;
+        let body =
+            r#"{"eventId":"e1","eventType":"reward.voucher.created","tenant":"t","payload":{}}"#;
         let request = VoucherRequest::sign(&signer, body, 1_700_000_000).unwrap();
         assert_eq!(request.idempotency_key, "t#e1");
         let mut headers = http::HeaderMap::new();

@@ -708,7 +708,14 @@ fn the_alarms_are_exactly_those_of_the_runbook() {
         expected.insert(format!("{queue}QueueAgeAlarm"));
     }
     // The voucher relay's (tests/relay.rs).
-    expected.extend(["RelayPermanentFailuresAlarm", "RelayFailuresAlarm", "RelayErrorsAlarm"].map(String::from));
+    expected.extend(
+        [
+            "RelayPermanentFailuresAlarm",
+            "RelayFailuresAlarm",
+            "RelayErrorsAlarm",
+        ]
+        .map(String::from),
+    );
     let found: BTreeSet<String> = alarms().into_iter().map(|(id, _)| id.to_string()).collect();
     assert_eq!(found, expected);
     let runbook =
