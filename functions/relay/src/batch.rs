@@ -92,7 +92,12 @@ impl Relay {
         let mut failed_groups: HashMap<String, Duration> = HashMap::new();
         for record in event.records {
             let group = record.attributes.get("MessageGroupId").cloned();
-            let blocked = group.as_ref().and_then(|g| failed_groups.get(g)).copied();
+            // Each untried follower one second after the one before it: the group comes back
+            // in order even where a queue does not lock a group whose head is in flight.
+            let blocked = group
+                .as_ref()
+                .and_then(|g| failed_groups.get(g))
+                .map(|d| *d + Duration::from_secs(1));
             let time_left = deadline
                 .duration_since(SystemTime::now())
                 .unwrap_or_default();
@@ -107,7 +112,7 @@ impl Relay {
             };
             if let Fate::TryAgain(delay) = fate {
                 if let Some(g) = group {
-                    failed_groups.entry(g).or_insert(delay);
+                    failed_groups.insert(g, delay);
                 }
                 let mut failure = BatchItemFailure::default();
                 failure.item_identifier = record.message_id.unwrap_or_default();
