@@ -35,6 +35,7 @@ mod mirror;
 pub mod model;
 mod outcome;
 mod pipeline;
+pub mod relay;
 mod secrets;
 mod security;
 mod signature;
