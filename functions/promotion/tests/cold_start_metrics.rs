@@ -67,4 +67,17 @@ async fn a_successful_cold_start_counts_no_failure_and_a_failed_one_counts_one()
     let failed = run_cold_start(&[("PROMOTION_QUEUE_URL", &queue)], &["DEDUP_TABLE"]);
     assert!(failed.contains("DEDUP_TABLE is not set"), "{failed}");
     assert_eq!(failure_metrics(&failed), 1, "{failed}");
+
+    // A TTL above one year once wrapped the expiry and turned dedup off: now it stops the
+    // cold start, naming the variable.
+    let too_long = run_cold_start(
+        &[
+            ("DEDUP_TABLE", &table),
+            ("PROMOTION_QUEUE_URL", &queue),
+            ("DEDUP_TTL_SECONDS", "18446744073709551615"),
+        ],
+        &[],
+    );
+    assert!(too_long.contains("DEDUP_TTL_SECONDS is invalid"), "{too_long}");
+    assert_eq!(failure_metrics(&too_long), 1, "{too_long}");
 }
