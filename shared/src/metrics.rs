@@ -344,6 +344,7 @@ mod tests {
             latency_ms: 12.345,
             aws_calls: 3,
             event_age_ms: age,
+            signed: true,
         }
     }
 
@@ -381,6 +382,7 @@ mod tests {
                 ("Processed", "Count"),
                 ("ServerErrors", "Count"),
                 ("Unauthorized", "Count"),
+                ("Refused", "Count"),
                 ("Latency", "Milliseconds"),
                 ("EventAge", "Milliseconds"),
                 ("AwsCalls", "Count"),
@@ -400,6 +402,7 @@ mod tests {
             ("Processed", Value::from(1)),
             ("ServerErrors", Value::from(0)),
             ("Unauthorized", Value::from(0)),
+            ("Refused", Value::from(0)),
             ("Latency", Value::from(12.345)),
             ("EventAge", Value::from(1500)),
             ("AwsCalls", Value::from(3)),
