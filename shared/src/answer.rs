@@ -368,11 +368,23 @@ mod tests {
         let cases = [
             (deliver("[1]", Ok(Outcome::Processed)), 400, true),
             (deliver("{", Ok(Outcome::Processed)), 400, true),
-            (deliver(POINTS, Err(WebhookError::ConflictingDuplicate)), 409, true),
+            (
+                deliver(POINTS, Err(WebhookError::ConflictingDuplicate)),
+                409,
+                true,
+            ),
             (deliver(contact, Ok(Outcome::Processed)), 422, false),
             (deliver(POINTS, Err(WebhookError::InProgress)), 409, false),
-            (deliver(POINTS, Err(WebhookError::QueueUnavailable)), 503, false),
-            (deliver(POINTS, Err(WebhookError::InvalidPayload("x".into()))), 400, false),
+            (
+                deliver(POINTS, Err(WebhookError::QueueUnavailable)),
+                503,
+                false,
+            ),
+            (
+                deliver(POINTS, Err(WebhookError::InvalidPayload("x".into()))),
+                400,
+                false,
+            ),
             (deliver(POINTS, Ok(Outcome::Processed)), 200, false),
         ];
         for (resp, status, aborts) in cases {
@@ -398,7 +410,7 @@ mod tests {
             deliver(POINTS, Err(WebhookError::InProgress)); // 409, transient
             deliver(POINTS, Err(WebhookError::QueueUnavailable)); // 503
             deliver(POINTS, Ok(Outcome::Processed)); // 200
-            // Not correctly signed: 401 before the signature is believed.
+                                                     // Not correctly signed: 401 before the signature is believed.
             let mut req = Request::new(Body::Text(POINTS.to_string()));
             *req.method_mut() = http::Method::POST;
             let receiver = Receiver::from_secrets(

@@ -363,7 +363,10 @@ mod tests {
         for too_long in ["31536001", "18446744073709551615"] {
             let s = settings(&[(DEDUP_TABLE, "t"), (DEDUP_TTL_SECONDS, too_long)]);
             let err = s.dedup().unwrap_err().to_string();
-            assert!(err.contains(DEDUP_TTL_SECONDS) && err.contains("31536000"), "{err}");
+            assert!(
+                err.contains(DEDUP_TTL_SECONDS) && err.contains("31536000"),
+                "{err}"
+            );
         }
     }
 

@@ -53,9 +53,9 @@ fn within_cap(meta: &Metadata<'_>) -> bool {
 
 fn is_own(target: &str) -> bool {
     OWN_TARGETS.iter().any(|own| {
-        target.strip_prefix(own).is_some_and(|rest| {
-            rest.is_empty() || rest.starts_with("::") || rest.starts_with('/')
-        })
+        target
+            .strip_prefix(own)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::") || rest.starts_with('/'))
     })
 }
 
@@ -322,7 +322,10 @@ mod tests {
     async fn the_level_applies_to_our_crates_and_other_crates_stay_at_info() {
         for pairs in [
             &[(LOG_FORMAT, "JSON"), (LOG_LEVEL, "TRACE")][..],
-            &[(LOG_FORMAT, "JSON"), (RUST_LOG, "trace,hyper=trace,aws_smithy_runtime=trace")],
+            &[
+                (LOG_FORMAT, "JSON"),
+                (RUST_LOG, "trace,hyper=trace,aws_smithy_runtime=trace"),
+            ],
         ] {
             let t = settings(pairs).unwrap();
             let out = t

@@ -1,34 +1,65 @@
-//! Issue 14 item 1: at TRACE, the configured level applies to this project's code only; the
-//! AWS SDK (whose trace output carries request bodies: the event's payload as sent to SQS)
-//! stays at INFO. A real handler against the local DynamoDB and SQS, with its output captured
-//! through the telemetry the binary sets up.
+//! Issue 14 item 1: the real loyalty binary at TRACE, driven by a loopback Lambda Runtime API
+//! against the local AWS, with the custom header check on. lambda_runtime prints the raw event
+//! (body and headers) at TRACE; the configured level applies to this project's crates only,
+//! so no token, secret or payload value may appear anywhere in what it prints.
 
 use engage_testkit::*;
-use engage_webhooks::{Family, Telemetry};
+
+const TOKEN: &str = "tok-8d2b6f0a4c9e1d3b5a7f9c2e4b6d8a0f";
 
 #[tokio::test]
-async fn at_trace_no_payload_value_or_secret_reaches_the_output() {
-    let telemetry = Telemetry::from_lookup(|var| match var {
-        "AWS_LAMBDA_LOG_FORMAT" => Some("JSON".into()),
-        "AWS_LAMBDA_LOG_LEVEL" => Some("TRACE".into()),
-        _ => None,
-    })
-    .expect("valid settings");
-    let rig = FanOutRig::new(Family::Loyalty, false).await;
-    let function = rig.function(None);
-    let events: Vec<String> = ["loyalty.addPoints", "reward.voucher.created"]
+async fn at_trace_no_token_secret_or_payload_value_reaches_the_output() {
+    let rig = FanOutRig::new(engage_webhooks::Family::Loyalty, false).await;
+    let envelopes: Vec<String> = ["loyalty.addPoints", "reward.voucher.created"]
         .iter()
         .map(|t| fresh_envelope(t).0)
         .collect();
-    for envelope in &events {
-        let (resp, out) = telemetry
-            .capture(function.handle_boxed(sent_ago(envelope, 1_000)))
-            .await;
-        assert_eq!(answer(&resp), processed());
-        assert!(!out.log_lines().is_empty(), "the delivery was logged");
-        assert_private(&out, &[envelope]);
-        let key = SIGNING_SECRET.trim_start_matches("whsec_");
-        assert!(!out.text().contains(key), "the signing secret leaked");
+    let events: Vec<String> = envelopes
+        .iter()
+        .map(|body| {
+            let mut headers = signature_headers(body, &format!("msg_{}", unique("t")));
+            headers.push(("x-engage-token".into(), TOKEN.into()));
+            function_url_event(body, &headers)
+        })
+        .collect();
+    let endpoint = endpoint();
+    let run = run_binary(
+        env!("CARGO_BIN_EXE_loyalty"),
+        &[
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ("AWS_LAMBDA_LOG_LEVEL", "TRACE"),
+            ("AWS_REGION", "eu-north-1"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_ENDPOINT_URL", &endpoint),
+            ("DEDUP_TABLE", &rig.table),
+            ("LOYALTY_QUEUE_URL", &rig.queue_url),
+            ("ENGAGE_SIGNING_SECRETS", SIGNING_SECRET),
+            ("ENGAGE_CUSTOM_HEADER", "x-engage-token"),
+            ("ENGAGE_CUSTOM_HEADER_TOKENS", TOKEN),
+        ],
+        events,
+    );
+    let text = &run.output;
+    assert_eq!(run.answers.len(), 2, "both answered:\n{text}");
+    for answer in &run.answers {
+        assert_eq!(answer["statusCode"], 200, "{answer}\n{text}");
     }
     assert_eq!(rig.messages().await.len(), 2, "both reached the queue");
+    assert!(
+        text.contains("delivery handled"),
+        "the deliveries were logged:\n{text}"
+    );
+    let key = SIGNING_SECRET.trim_start_matches("whsec_");
+    for secret in [TOKEN, key] {
+        assert!(!text.contains(secret), "a secret leaked:\n{text}");
+    }
+    for envelope in &envelopes {
+        let payload: serde_json::Value = serde_json::from_str(&payload_of(envelope)).unwrap();
+        for (field, value) in payload.as_object().unwrap() {
+            if let Some(s) = value.as_str().filter(|s| s.len() >= 4) {
+                assert!(!text.contains(s), "{field} leaked:\n{text}");
+            }
+        }
+    }
 }

@@ -78,6 +78,9 @@ async fn a_successful_cold_start_counts_no_failure_and_a_failed_one_counts_one()
         ],
         &[],
     );
-    assert!(too_long.contains("DEDUP_TTL_SECONDS is invalid"), "{too_long}");
+    assert!(
+        too_long.contains("DEDUP_TTL_SECONDS is invalid"),
+        "{too_long}"
+    );
     assert_eq!(failure_metrics(&too_long), 1, "{too_long}");
 }
