@@ -91,6 +91,8 @@ struct Delivery<'a> {
     svix_id: Option<&'a str>,
     status: u16,
     reason: &'static str,
+    /// The signature was verified (the `Refused` metric counts only these).
+    signed: bool,
     /// When Svix created the message (Unix ms), when known and signed.
     sent_at: Option<i64>,
 }
@@ -109,6 +111,7 @@ impl<'a> Delivery<'a> {
             svix_id: delivery_id(headers).map(log_id),
             status,
             reason,
+            signed: signature_verified(reason),
             sent_at: None,
         }
     }
@@ -122,7 +125,7 @@ impl<'a> Delivery<'a> {
         let family = self.family.as_str();
         let (event_type, tenant, event_id, svix_id) =
             (self.event_type, self.tenant, self.event_id, self.svix_id);
-        let (status, reason) = (self.status, self.reason);
+        let (status, reason, signed) = (self.status, self.reason, self.signed);
         macro_rules! delivery {
             ($level:expr, $message:literal) => {
                 tracing::event!(
@@ -135,6 +138,7 @@ impl<'a> Delivery<'a> {
                     svix_id,
                     reason,
                     status,
+                    signed,
                     duration_ms,
                     aws_calls,
                     event_age_ms,
@@ -191,6 +195,10 @@ fn log_id(id: &str) -> &str {
     plain_name(id, 64).unwrap_or("invalid")
 }
 
+/// Svix's delivery-control header, and its value that stops all retries of the message.
+pub const WEBHOOK_DELIVERY: &str = "webhook-delivery";
+pub const ABORT_MESSAGE: &str = "abort-message";
+
 /// The JSON answer: `{"status": reason, "message": ...}` on success,
 /// `{"error": reason, "message": ...}` otherwise.
 pub fn respond(result: Result<Outcome, WebhookError>) -> Response<Body> {
@@ -199,9 +207,13 @@ pub fn respond(result: Result<Outcome, WebhookError>) -> Response<Body> {
         Err(e) => (e.status().as_u16(), "error", e.reason(), e.to_string()),
     };
     let body = serde_json::json!({ key: reason, "message": message }).to_string();
-    Response::builder()
+    let mut builder = Response::builder()
         .status(status)
-        .header(http::header::CONTENT_TYPE, JSON_CONTENT_TYPE)
+        .header(http::header::CONTENT_TYPE, JSON_CONTENT_TYPE);
+    if result.as_ref().is_err_and(WebhookError::aborts_retries) {
+        builder = builder.header(WEBHOOK_DELIVERY, ABORT_MESSAGE);
+    }
+    builder
         .body(Body::Text(body))
         .unwrap_or_else(|_| Response::new(Body::Empty))
 }
@@ -348,5 +360,99 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(err.body().as_ref()).unwrap();
         assert_eq!(v["error"], "storage_unavailable");
         assert!(v.get("status").is_none());
+    }
+
+    #[test]
+    fn only_refusals_no_setting_could_heal_tell_svix_to_stop_retrying() {
+        let contact = r#"{"eventId":"e-contact","eventType":"contact.created","isEncrypted":false,"payload":{"contactId":"c"},"tenant":"t"}"#;
+        let cases = [
+            (deliver("[1]", Ok(Outcome::Processed)), 400, true),
+            (deliver("{", Ok(Outcome::Processed)), 400, true),
+            (
+                deliver(POINTS, Err(WebhookError::ConflictingDuplicate)),
+                409,
+                true,
+            ),
+            (deliver(contact, Ok(Outcome::Processed)), 422, false),
+            (deliver(POINTS, Err(WebhookError::InProgress)), 409, false),
+            (
+                deliver(POINTS, Err(WebhookError::QueueUnavailable)),
+                503,
+                false,
+            ),
+            (
+                deliver(POINTS, Err(WebhookError::InvalidPayload("x".into()))),
+                400,
+                false,
+            ),
+            (deliver(POINTS, Ok(Outcome::Processed)), 200, false),
+        ];
+        for (resp, status, aborts) in cases {
+            assert_eq!(resp.status(), status);
+            let header = resp.headers().get(WEBHOOK_DELIVERY);
+            assert_eq!(
+                header.map(|v| v.to_str().unwrap()),
+                aborts.then_some(ABORT_MESSAGE),
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn refused_counts_signed_deliveries_answered_4xx_except_in_progress() {
+        let captured = Captured::default();
+        let dispatch = Telemetry::json("info", "EngageWebhooks/unit")
+            .dispatch(captured.logs.clone(), captured.metrics.clone());
+        let contact = r#"{"eventId":"e-contact","eventType":"contact.created","isEncrypted":false,"payload":{"contactId":"c"},"tenant":"t"}"#;
+        tracing::dispatcher::with_default(&dispatch, || {
+            deliver(contact, Ok(Outcome::Processed)); // 422 wrong_endpoint, signed
+            deliver(POINTS, Err(WebhookError::InvalidPayload("x".into()))); // 400, signed
+            deliver(POINTS, Err(WebhookError::InProgress)); // 409, transient
+            deliver(POINTS, Err(WebhookError::QueueUnavailable)); // 503
+            deliver(POINTS, Ok(Outcome::Processed)); // 200
+                                                     // Not correctly signed: 401 before the signature is believed.
+            let mut req = Request::new(Body::Text(POINTS.to_string()));
+            *req.method_mut() = http::Method::POST;
+            let receiver = Receiver::from_secrets(
+                Family::Loyalty,
+                &EngageSecrets {
+                    signing_secrets: SECRET.into(),
+                    payload_keys: None,
+                },
+                PayloadCipher::Aes256Gcm,
+            )
+            .unwrap();
+            let fut = handle_with(&receiver, &req, async |_| Ok(Outcome::Processed));
+            let resp = futures_poll(fut);
+            assert_eq!(resp.status(), 401);
+        });
+        let refused: Vec<u64> = captured
+            .metric_lines()
+            .iter()
+            .map(|m| m["Refused"].as_u64().unwrap())
+            .collect();
+        assert_eq!(refused, [1, 1, 0, 0, 0, 0]);
+        let signed: Vec<bool> = captured
+            .log_lines()
+            .iter()
+            .map(|l| l["signed"].as_bool().unwrap())
+            .collect();
+        assert_eq!(signed, [true, true, true, true, true, false]);
+        let declared = &captured.metric_lines()[0]["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(declared["Dimensions"], serde_json::json!([["Family"]]));
+        assert!(declared["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["Name"] == "Refused" && m["Unit"] == "Count"));
+    }
+
+    fn futures_poll<F: std::future::Future>(fut: F) -> F::Output {
+        use std::task::{Context, Poll, Waker};
+        let mut fut = std::pin::pin!(fut);
+        match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(out) => out,
+            Poll::Pending => panic!("nothing to wait for"),
+        }
     }
 }

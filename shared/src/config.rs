@@ -118,6 +118,12 @@ impl<F: Fn(&str) -> Option<String>> Settings<F> {
 
     pub fn dedup(&self) -> Result<DedupSettings, ConfigError> {
         let ttl = self.parsed_or(DEDUP_TTL_SECONDS, DEFAULT_DEDUP_TTL.as_secs())?;
+        if ttl > MAX_DEDUP_TTL.as_secs() {
+            return Err(ConfigError::invalid(
+                DEDUP_TTL_SECONDS,
+                format!("must be at most {} (one year)", MAX_DEDUP_TTL.as_secs()),
+            ));
+        }
         if ttl < MIN_DEDUP_TTL.as_secs() {
             return Err(ConfigError::invalid(
                 DEDUP_TTL_SECONDS,
@@ -140,6 +146,8 @@ impl<F: Fn(&str) -> Option<String>> Settings<F> {
 
 /// Default life of a dedup record: a week, comfortably past Svix's ~27 h of retries.
 pub const DEFAULT_DEDUP_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// One year: far past any retry, and small enough that no expiry time can overflow.
+pub const MAX_DEDUP_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
 /// Anything shorter would forget an event while Svix may still retry it.
 pub const MIN_DEDUP_TTL: Duration = Duration::from_secs(28 * 3600);
 
@@ -350,6 +358,16 @@ mod tests {
             .contains(DEDUP_TTL_SECONDS));
         let s = settings(&[(DEDUP_TABLE, "t"), (DEDUP_TTL_SECONDS, "200000")]);
         assert_eq!(s.dedup().unwrap().ttl, Duration::from_secs(200_000));
+        let s = settings(&[(DEDUP_TABLE, "t"), (DEDUP_TTL_SECONDS, "31536000")]);
+        assert_eq!(s.dedup().unwrap().ttl, Duration::from_secs(31_536_000));
+        for too_long in ["31536001", "18446744073709551615"] {
+            let s = settings(&[(DEDUP_TABLE, "t"), (DEDUP_TTL_SECONDS, too_long)]);
+            let err = s.dedup().unwrap_err().to_string();
+            assert!(
+                err.contains(DEDUP_TTL_SECONDS) && err.contains("31536000"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -208,7 +208,10 @@ impl DynamoDedup {
     /// The record's attributes, for a claim (`IN_PROGRESS`) or a transactional `COMPLETED`.
     pub fn record(&self, claim: &Claim<'_>, state: &str, token: &str) -> Item {
         let now = now_millis();
-        let expires = now / 1000 + self.ttl.as_secs() as i64;
+        // The setting is at most a year (config), but never let a sum wrap: a wrapped expiry
+        // in the past would make DynamoDB delete the record at once and turn dedup off.
+        let ttl = i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX);
+        let expires = (now / 1000).saturating_add(ttl);
         HashMap::from([
             ("pk".into(), AttributeValue::S(claim.key.into())),
             ("state".into(), AttributeValue::S(state.into())),

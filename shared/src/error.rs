@@ -74,6 +74,36 @@ impl WebhookError {
         }
     }
 
+    /// Whether the answer tells Svix to stop retrying the message (`webhook-delivery:
+    /// abort-message`): only for a body that no setting, key or release could ever accept
+    /// (the bytes themselves are wrong, or the event id was reused for other content). Never
+    /// for what a fix on our side or a key rotation can heal (signature, custom header, source
+    /// IP, tenant, endpoint, decryption, payload) nor for a 5xx or `in_progress`: after the
+    /// fix, Svix's retry must still find the event.
+    pub fn aborts_retries(&self) -> bool {
+        match self {
+            WebhookError::InvalidBody
+            | WebhookError::InvalidJson
+            | WebhookError::InvalidEnvelope(_)
+            | WebhookError::ConflictingDuplicate => true,
+            WebhookError::MethodNotAllowed
+            | WebhookError::PayloadTooLarge
+            | WebhookError::SourceIpNotAllowed
+            | WebhookError::InvalidCustomHeader
+            | WebhookError::MissingSignature(_)
+            | WebhookError::InvalidSignature
+            | WebhookError::TimestampOutOfTolerance
+            | WebhookError::TenantNotAllowed
+            | WebhookError::WrongEndpoint(_)
+            | WebhookError::PayloadKeyMissing
+            | WebhookError::DecryptionFailed
+            | WebhookError::InvalidPayload(_)
+            | WebhookError::InProgress
+            | WebhookError::StorageUnavailable
+            | WebhookError::QueueUnavailable => false,
+        }
+    }
+
     /// Stable reason, part of the public contract: never rename one.
     pub fn reason(&self) -> &'static str {
         match self {
@@ -96,6 +126,65 @@ impl WebhookError {
             WebhookError::ConflictingDuplicate => "conflicting_duplicate",
             WebhookError::StorageUnavailable => "storage_unavailable",
             WebhookError::QueueUnavailable => "queue_unavailable",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every variant (the match in `aborts_retries` is exhaustive, so a new one must be
+    /// placed there) with whether its answer aborts Svix's retries.
+    fn every_error() -> Vec<(WebhookError, bool)> {
+        use WebhookError::*;
+        vec![
+            (MethodNotAllowed, false),
+            (PayloadTooLarge, false),
+            (SourceIpNotAllowed, false),
+            (InvalidCustomHeader, false),
+            (InvalidBody, true),
+            (MissingSignature("svix-signature"), false),
+            (InvalidSignature, false),
+            (TimestampOutOfTolerance, false),
+            (InvalidJson, true),
+            (InvalidEnvelope("eventId is missing"), true),
+            (TenantNotAllowed, false),
+            (WrongEndpoint(Family::Contact), false),
+            (PayloadKeyMissing, false),
+            (DecryptionFailed, false),
+            (InvalidPayload("contactId is missing".into()), false),
+            (InProgress, false),
+            (ConflictingDuplicate, true),
+            (StorageUnavailable, false),
+            (QueueUnavailable, false),
+        ]
+    }
+
+    #[test]
+    fn only_bodies_no_setting_could_accept_abort_svixs_retries() {
+        let errors = every_error();
+        assert_eq!(errors.len(), 19, "every variant is listed");
+        let aborting: Vec<&str> = errors
+            .iter()
+            .filter(|(e, _)| e.aborts_retries())
+            .map(|(e, _)| e.reason())
+            .collect();
+        assert_eq!(
+            aborting,
+            [
+                "invalid_body",
+                "invalid_json",
+                "invalid_envelope",
+                "conflicting_duplicate"
+            ]
+        );
+        for (e, aborts) in &errors {
+            assert_eq!(e.aborts_retries(), *aborts, "{}", e.reason());
+            assert!(
+                !(e.aborts_retries() && e.status().is_server_error()),
+                "a 5xx never aborts"
+            );
         }
     }
 }

@@ -8,6 +8,12 @@
 //! event_id = "..."` in Logs Insights), an RFC 3339 `timestamp` (Lambda reads the level of a
 //! line only when it also has a valid timestamp), FATAL read as ERROR, and the metric lines,
 //! which no log level filters out.
+//!
+//! The level applies to this project's code only ([`OWN_TARGETS`]). Everything else (the
+//! Lambda runtime, the AWS SDK, hyper, h2, rustls, tower, `log` records) is capped at INFO
+//! whatever the setting: at DEBUG and TRACE those crates print raw events, request and
+//! response bodies and headers, which carry the custom header token and personal data. The
+//! cap is a second filter beside the level's, so it holds for any `RUST_LOG` too.
 
 use crate::config::ConfigError;
 use crate::metrics::{self, EmfFormat, EmfLayer, COLD_START_TARGET, DELIVERY_TARGET};
@@ -17,7 +23,8 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use tracing::instrument::WithSubscriber;
 use tracing::Dispatch;
-use tracing_subscriber::filter::{EnvFilter, LevelFilter, Targets};
+use tracing::{Level, Metadata};
+use tracing_subscriber::filter::{filter_fn, EnvFilter, FilterExt, LevelFilter, Targets};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::Layer;
@@ -25,6 +32,32 @@ use tracing_subscriber::Layer;
 pub const LOG_FORMAT: &str = "AWS_LAMBDA_LOG_FORMAT";
 pub const LOG_LEVEL: &str = "AWS_LAMBDA_LOG_LEVEL";
 pub const RUST_LOG: &str = "RUST_LOG";
+
+/// The targets (crate names, each followed by nothing or `::`) the configured level applies
+/// to: the shared crate, its metric targets (`engage-webhooks/...`) and the function crates.
+/// Any other target logs at most INFO.
+const OWN_TARGETS: [&str; 7] = [
+    "engage_webhooks",
+    "engage-webhooks",
+    "contact",
+    "consent",
+    "loyalty",
+    "promotion",
+    "relay",
+];
+
+/// Whether a line passes the cap on other crates: INFO or more severe, or from our own code.
+fn within_cap(meta: &Metadata<'_>) -> bool {
+    *meta.level() <= Level::INFO || is_own(meta.target())
+}
+
+fn is_own(target: &str) -> bool {
+    OWN_TARGETS.iter().any(|own| {
+        target
+            .strip_prefix(own)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::") || rest.starts_with('/'))
+    })
+}
 
 /// How the function writes logs and metrics, read once at cold start.
 #[derive(Debug, Clone)]
@@ -84,7 +117,8 @@ impl Telemetry {
         M: for<'w> MakeWriter<'w> + Send + Sync + 'static,
     {
         let filter = EnvFilter::try_new(&self.directives)
-            .unwrap_or_else(|_| EnvFilter::new(LevelFilter::INFO.to_string()));
+            .unwrap_or_else(|_| EnvFilter::new(LevelFilter::INFO.to_string()))
+            .and(filter_fn(within_cap));
         let fmt = tracing_subscriber::fmt::layer()
             .with_target(false)
             .with_writer(logs);
@@ -282,6 +316,41 @@ mod tests {
             out.metric_lines()[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"],
             "EngageWebhooks"
         );
+    }
+
+    #[tokio::test]
+    async fn the_level_applies_to_our_crates_and_other_crates_stay_at_info() {
+        for pairs in [
+            &[(LOG_FORMAT, "JSON"), (LOG_LEVEL, "TRACE")][..],
+            &[
+                (LOG_FORMAT, "JSON"),
+                (RUST_LOG, "trace,hyper=trace,aws_smithy_runtime=trace"),
+            ],
+        ] {
+            let t = settings(pairs).unwrap();
+            let out = t
+                .capture(async {
+                    tracing::trace!(target: "lambda_runtime::layers", "raw event");
+                    tracing::debug!(target: "aws_smithy_runtime::client", "request body");
+                    tracing::trace!(target: "hyper::proto", "bytes");
+                    tracing::trace!(target: "engage_webhooksx", "a look-alike crate");
+                    tracing::info!(target: "aws_config::profile", "sdk info");
+                    tracing::trace!(target: "engage_webhooks::receive", "our trace");
+                    tracing::debug!(target: "loyalty", "function debug");
+                })
+                .await
+                .1;
+            let messages: Vec<String> = out
+                .log_lines()
+                .iter()
+                .map(|l| l["message"].as_str().unwrap_or_default().to_string())
+                .collect();
+            assert_eq!(
+                messages,
+                ["sdk info", "our trace", "function debug"],
+                "{pairs:?}"
+            );
+        }
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //! and dashboard read exactly these:
 //!
 //! - dimensions `[["Family"]]`: `Deliveries` (1), `Processed` (0/1), `ServerErrors` (0/1:
-//!   status >= 500), `Unauthorized` (0/1: status 401), `Latency` (ms), `EventAge` (ms, only
+//!   status >= 500), `Unauthorized` (0/1: status 401), `Refused` (0/1: signature verified and
+//!   answered 4xx, except the transient `in_progress`), `Latency` (ms), `EventAge` (ms, only
 //!   when known), `AwsCalls`;
 //! - dimensions `[["Family","EventType","Outcome"]]`: `Deliveries` (1);
 //! - a failed cold start: dimensions `[["Family"]]`, `ColdStartFailures` (1).
@@ -34,10 +35,13 @@ use lambda_http::tracing::subscriber as tracing_subscriber;
 pub const METRICS_NAMESPACE: &str = "ENGAGE_METRICS_NAMESPACE";
 pub const DEFAULT_NAMESPACE: &str = "EngageWebhooks";
 
-/// The tracing target of the one event per delivery (log line and metrics).
-pub(crate) const DELIVERY_TARGET: &str = "engage_webhooks::delivery";
-/// The tracing target of the event of a failed cold start.
-pub(crate) const COLD_START_TARGET: &str = "engage_webhooks::cold_start";
+/// The tracing target of the one event per delivery (log line and metrics). The metric
+/// targets contain `-` and `/`, which no Rust module path can: an ordinary log line (whose
+/// default target is its module path, e.g. `engage_webhooks::cold_start`) can never be taken
+/// for a metric event.
+pub(crate) const DELIVERY_TARGET: &str = "engage-webhooks/delivery";
+/// The tracing target of the event of a failed cold start (and of nothing else).
+pub(crate) const COLD_START_TARGET: &str = "engage-webhooks/cold-start-failure";
 
 /// The namespace setting: CloudWatch's rules (1 to 255 of `0-9 A-Z a-z . - _ / # :` and
 /// space, not starting with `AWS/`), else an error naming the variable.
@@ -92,6 +96,7 @@ impl EmfFormat {
                 count("Processed"),
                 count("ServerErrors"),
                 count("Unauthorized"),
+                count("Refused"),
                 millis("Latency"),
             ];
             if with_age {
@@ -127,7 +132,7 @@ impl EmfFormat {
         line.push_str(head);
         let _ = write!(
             line,
-            r#"{now_millis}}},"level":"{}","timestamp":"{}","Family":"{}","EventType":"{}","Outcome":"{}","Deliveries":1,"Processed":{},"ServerErrors":{},"Unauthorized":{},"Latency":{},"AwsCalls":{}"#,
+            r#"{now_millis}}},"level":"{}","timestamp":"{}","Family":"{}","EventType":"{}","Outcome":"{}","Deliveries":1,"Processed":{},"ServerErrors":{},"Unauthorized":{},"Refused":{},"Latency":{},"AwsCalls":{}"#,
             self.delivery_level,
             Rfc3339Millis(now_millis),
             d.family,
@@ -136,6 +141,7 @@ impl EmfFormat {
             u8::from(d.outcome == "processed"),
             u8::from(d.status >= 500),
             u8::from(d.status == 401),
+            u8::from(d.refused()),
             d.latency_ms,
             d.aws_calls,
         );
@@ -168,9 +174,27 @@ pub(crate) struct DeliveryFields {
     pub latency_ms: f64,
     pub aws_calls: u64,
     pub event_age_ms: Option<i64>,
+    /// The signature was verified: Engage sent it.
+    pub signed: bool,
+}
+
+impl DeliveryFields {
+    /// A delivery Engage really sent that we refused with a 4xx: a rotated key, a payload we
+    /// cannot read, a wrong endpoint, a foreign tenant. Svix retries it for 27 h and then drops
+    /// it, so it is alarmed on. `in_progress` (409 while another delivery of the event runs) is
+    /// transient and succeeds on retry: not counted.
+    fn refused(&self) -> bool {
+        self.signed && (400..500).contains(&self.status) && self.outcome != "in_progress"
+    }
 }
 
 impl Visit for DeliveryFields {
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        if field.name() == "signed" {
+            self.signed = value;
+        }
+    }
+
     fn record_str(&mut self, field: &Field, value: &str) {
         let value = dimension(value);
         match field.name() {
@@ -320,6 +344,7 @@ mod tests {
             latency_ms: 12.345,
             aws_calls: 3,
             event_age_ms: age,
+            signed: true,
         }
     }
 
@@ -357,6 +382,7 @@ mod tests {
                 ("Processed", "Count"),
                 ("ServerErrors", "Count"),
                 ("Unauthorized", "Count"),
+                ("Refused", "Count"),
                 ("Latency", "Milliseconds"),
                 ("EventAge", "Milliseconds"),
                 ("AwsCalls", "Count"),
@@ -376,6 +402,7 @@ mod tests {
             ("Processed", Value::from(1)),
             ("ServerErrors", Value::from(0)),
             ("Unauthorized", Value::from(0)),
+            ("Refused", Value::from(0)),
             ("Latency", Value::from(12.345)),
             ("EventAge", Value::from(1500)),
             ("AwsCalls", Value::from(3)),

@@ -21,6 +21,7 @@
 //! | `app` | [`TestApp`] |
 //! | `rigs` | [`FanOutRig`], [`MirrorRig`] |
 //! | `assertions` | the `assert_*` helpers |
+//! | `runtime_api` | a function's real binary driven by a loopback Lambda Runtime API, its output captured ([`run_binary`]) |
 //! | `telemetry` | a delivery's log line and metrics, captured and checked ([`check_delivery`]) |
 //!
 //! Everything is re-exported here, so a test needs only `use engage_testkit::*;`.
@@ -35,6 +36,7 @@ mod local_aws;
 mod relay;
 mod requests;
 mod rigs;
+mod runtime_api;
 mod telemetry;
 
 pub use access::{
@@ -63,6 +65,7 @@ pub use requests::{
     signature_headers_at, signed_request, Shape,
 };
 pub use rigs::{FanOutRig, MirrorRig};
+pub use runtime_api::{function_url_event, run_binary, BinaryRun};
 pub use telemetry::{
     assert_private, check_delivery, observe, observe_any, sent_ago, Age, AnyFunction, Want,
     TEST_NAMESPACE,

@@ -165,6 +165,11 @@ pub fn check_delivery(answer: &(u16, String), out: &Captured, want: &Want) -> (V
     );
     assert_eq!(m["ServerErrors"], u8::from(want.status >= 500), "{ctx}");
     assert_eq!(m["Unauthorized"], u8::from(want.status == 401), "{ctx}");
+    // Refused: Engage's own (signed) delivery answered 4xx, except the transient in_progress.
+    let signed = !matches!(want.age, Age::Absent);
+    assert_eq!(log["signed"], signed, "{ctx}");
+    let refused = signed && (400..500).contains(&want.status) && want.reason != "in_progress";
+    assert_eq!(m["Refused"], u8::from(refused), "{ctx}");
     assert_eq!(m["AwsCalls"], log["aws_calls"], "{ctx}");
     assert_eq!(m["Latency"], log["duration_ms"], "{ctx}");
     assert!(
