@@ -96,6 +96,9 @@ fi
 for fn in ContactFunction ConsentFunction LoyaltyFunction PromotionFunction; do
   [ -f ".aws-sam/build/$fn/bootstrap" ] || die ".aws-sam/build/$fn/bootstrap is missing: run without --no-build"
 done
+# SAM forwards only declared variables: a build from before the template declared
+# AWS_ENDPOINT_URL would send every call to real AWS.
+grep -q 'AWS_ENDPOINT_URL' .aws-sam/build/template.yaml   || die ".aws-sam/build/template.yaml does not declare AWS_ENDPOINT_URL (stale build): run without --no-build"
 
 # --- local AWS on the loopback port of env.json -------------------------------------------
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=eu-north-1 AWS_DEFAULT_REGION=eu-north-1
