@@ -39,7 +39,11 @@ fn every_function_declares_an_empty_endpoint_setting() {
         let function = &template["Resources"][&id];
         let value = declared(&template, function, ENDPOINT)
             .unwrap_or_else(|| panic!("{id} does not declare {ENDPOINT}"));
-        assert_eq!(value, &Value::String(String::new()), "{id}: {ENDPOINT} must deploy empty");
+        assert_eq!(
+            value,
+            &Value::String(String::new()),
+            "{id}: {ENDPOINT} must deploy empty"
+        );
     }
 }
 
@@ -58,7 +62,10 @@ fn env_json_points_every_function_at_the_loopback_local_aws() {
         );
         for queue_var in ["LOYALTY_QUEUE_URL", "PROMOTION_QUEUE_URL"] {
             if let Some(queue) = env[&id][queue_var].as_str() {
-                assert!(queue.starts_with(url), "{id}: {queue_var}={queue} is not on {url}");
+                assert!(
+                    queue.starts_with(url),
+                    "{id}: {queue_var}={queue} is not on {url}"
+                );
             }
         }
     }
