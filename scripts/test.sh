@@ -44,6 +44,9 @@ cargo bench --locked -p engage-webhooks --bench memory
 step "sam validate --lint && sam build (scripts/sam-check.sh)"
 scripts/sam-check.sh
 
+step "sam local invoke of every sample event, answers and effects checked (scripts/sam-local.sh)"
+scripts/sam-local.sh --no-build
+
 step "local end-to-end run with assertions (scripts/demo-check.sh)"
 scripts/demo-check.sh
 echo

@@ -35,14 +35,33 @@ pub fn retries() -> RetryConfig {
         .with_max_backoff(Duration::from_millis(200))
 }
 
+/// The variable that points the SDK at a local AWS (moto) in local runs.
+pub const ENDPOINT_URL_VAR: &str = "AWS_ENDPOINT_URL";
+
 /// The shared SDK configuration: region and credentials from the Lambda environment, the
 /// endpoint from `AWS_ENDPOINT_URL` when set (local runs), bounded timeouts and retries.
+///
+/// The template declares `AWS_ENDPOINT_URL` empty so that `sam local invoke --env-vars` can
+/// set it; deployed it stays empty. The SDK does not treat an empty value as unset: the
+/// loader warns "invalid value for endpoint URL setting" and each service client takes `""`
+/// as its endpoint, so every call would fail. An empty (or blank) value is therefore removed
+/// from the environment here, once at init before the SDK reads it: deployed, the SDK
+/// resolves the regional endpoint exactly as if the variable were not declared.
 pub async fn load() -> SdkConfig {
+    drop_empty_endpoint_setting();
     aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(timeouts())
         .retry_config(retries())
         .load()
         .await
+}
+
+/// Removes `AWS_ENDPOINT_URL` when it is set but blank (see [`load`]). Runs at init, before
+/// the SDK or any other code reads the environment.
+fn drop_empty_endpoint_setting() {
+    if std::env::var_os(ENDPOINT_URL_VAR).is_some_and(|v| v.to_string_lossy().trim().is_empty()) {
+        std::env::remove_var(ENDPOINT_URL_VAR);
+    }
 }
 
 /// A failed SDK call as logs and errors name it: the service's error code (for example

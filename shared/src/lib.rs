@@ -42,7 +42,10 @@ mod signature;
 mod tenant_key;
 
 pub use answer::{handle_with, respond};
-pub use aws::{retries as aws_retries, sdk_error_kind, timeouts as aws_timeouts};
+pub use aws::{
+    load as load_aws_config, retries as aws_retries, sdk_error_kind, timeouts as aws_timeouts,
+    ENDPOINT_URL_VAR,
+};
 pub use clock::{lease_until_millis, now_millis};
 pub use config::{
     decryptor_from_list, split_list, verifier_from_list, ConfigError, DedupSettings, EngageSecrets,

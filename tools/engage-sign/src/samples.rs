@@ -73,8 +73,12 @@ pub const FAMILIES: [Family; 4] = [
     Family::Promotion,
 ];
 
-/// Names of the local resources `scripts/resources.py` creates (moto's default account).
-const LOCAL_QUEUE_BASE: &str = "http://127.0.0.1:5000/123456789012";
+/// The local AWS `scripts/sam-local.sh` starts for `sam local invoke`: moto on a fixed
+/// loopback port, reached from the Lambda containers over the host network.
+pub const LOCAL_AWS_ENDPOINT: &str = "http://127.0.0.1:5000";
+
+/// moto's default account, in the queue URLs of the resources `scripts/resources.py` creates.
+const LOCAL_ACCOUNT: &str = "123456789012";
 
 /// `events/env.json`: the `sam local invoke --env-vars` file, from `events/local.env`.
 pub fn env_json(file: &BTreeMap<String, String>) -> Result<String, String> {
@@ -103,17 +107,18 @@ pub fn env_json(file: &BTreeMap<String, String>) -> Result<String, String> {
         }
         put("ENGAGE_PAYLOAD_CIPHER", secrets.cipher.as_str());
         put("ENGAGE_SECRETS_ARN", "");
+        put("AWS_ENDPOINT_URL", LOCAL_AWS_ENDPOINT);
         put("DEDUP_TABLE", "engage-dedup");
         put("RUST_LOG", "info");
         match family {
             Family::Contact | Family::Consent => put("CONTACTS_TABLE", "engage-contacts"),
             Family::Loyalty => put(
                 "LOYALTY_QUEUE_URL",
-                &format!("{LOCAL_QUEUE_BASE}/engage-loyalty"),
+                &format!("{LOCAL_AWS_ENDPOINT}/{LOCAL_ACCOUNT}/engage-loyalty"),
             ),
             Family::Promotion => put(
                 "PROMOTION_QUEUE_URL",
-                &format!("{LOCAL_QUEUE_BASE}/engage-promotion"),
+                &format!("{LOCAL_AWS_ENDPOINT}/{LOCAL_ACCOUNT}/engage-promotion"),
             ),
         }
         doc.insert(function_logical_id(family).into(), Value::Object(vars));
