@@ -8,6 +8,15 @@ use template_check::cfn;
 use template_check::repo_root;
 
 const ENDPOINT: &str = "AWS_ENDPOINT_URL";
+/// The functions `sam local invoke` runs with `events/env.json`. The voucher relay declares the
+/// endpoint too (Globals), but it is SQS-triggered and exercised by its own tests and
+/// `scripts/relay_demo.py`, so env.json has no entry for it.
+const WEBHOOK_FUNCTIONS: [&str; 4] = [
+    "ContactFunction",
+    "ConsentFunction",
+    "LoyaltyFunction",
+    "PromotionFunction",
+];
 
 fn load_template() -> Value {
     cfn::load(&repo_root().join("template.yaml")).expect("template.yaml parses")
@@ -34,7 +43,9 @@ fn function_ids(template: &Value) -> Vec<String> {
 fn every_function_declares_an_empty_endpoint_setting() {
     let template = load_template();
     let ids = function_ids(&template);
-    assert_eq!(ids.len(), 4, "expected the four functions, found {ids:?}");
+    for webhook in WEBHOOK_FUNCTIONS {
+        assert!(ids.iter().any(|id| id == webhook), "no {webhook} in {ids:?}");
+    }
     for id in ids {
         let function = &template["Resources"][&id];
         let value = declared(&template, function, ENDPOINT)
@@ -49,11 +60,10 @@ fn every_function_declares_an_empty_endpoint_setting() {
 
 #[test]
 fn env_json_points_every_function_at_the_loopback_local_aws() {
-    let template = load_template();
     let text = std::fs::read_to_string(repo_root().join("events/env.json")).expect("env.json");
     let env: Value = serde_json::from_str(&text).expect("env.json is JSON");
-    for id in function_ids(&template) {
-        let url = env[&id][ENDPOINT]
+    for id in WEBHOOK_FUNCTIONS {
+        let url = env[id][ENDPOINT]
             .as_str()
             .unwrap_or_else(|| panic!("events/env.json sets no {ENDPOINT} for {id}"));
         assert!(
@@ -61,7 +71,7 @@ fn env_json_points_every_function_at_the_loopback_local_aws() {
             "{id}: {ENDPOINT}={url} is not the loopback local AWS"
         );
         for queue_var in ["LOYALTY_QUEUE_URL", "PROMOTION_QUEUE_URL"] {
-            if let Some(queue) = env[&id][queue_var].as_str() {
+            if let Some(queue) = env[id][queue_var].as_str() {
                 assert!(
                     queue.starts_with(url),
                     "{id}: {queue_var}={queue} is not on {url}"
