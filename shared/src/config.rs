@@ -495,4 +495,47 @@ mod tests {
             .unwrap()
             .is_none());
     }
+
+    #[test]
+    fn a_short_signing_secret_in_any_list_names_its_variable() {
+        // 23 bytes once decoded, then 24 (Svix's published example secret).
+        let short = "whsec_c2hvcnQtc2lnbmluZy1zZWNyZXQtMDA=";
+        let long = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        for var in [
+            SIGNING_SECRETS,
+            CONTACT_SIGNING_SECRETS,
+            CONSENT_SIGNING_SECRETS,
+            LOYALTY_SIGNING_SECRETS,
+            PROMOTION_SIGNING_SECRETS,
+        ] {
+            let family = [
+                Family::Contact,
+                Family::Consent,
+                Family::Loyalty,
+                Family::Promotion,
+            ]
+            .into_iter()
+            .find(|f| family_signing_secrets_var(*f) == var)
+            .unwrap_or(Family::Contact);
+            let list = format!("{long} {short}");
+            let s = settings(&[(var, &list)]);
+            let err = FunctionSecrets::from_settings(family, &s)
+                .unwrap()
+                .verifier()
+                .unwrap_err()
+                .to_string();
+            assert_eq!(
+                err,
+                format!(
+                    "{var} is invalid: entry 2 decodes to 23 bytes; a signing secret needs at least 24"
+                )
+            );
+            assert!(!err.contains(&short[6..]), "{err}");
+            let s = settings(&[(var, long)]);
+            assert!(FunctionSecrets::from_settings(family, &s)
+                .unwrap()
+                .verifier()
+                .is_ok());
+        }
+    }
 }

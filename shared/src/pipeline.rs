@@ -161,6 +161,8 @@ mod tests {
     use http::HeaderValue;
 
     const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// A custom header token of the minimum length.
+    const TOKEN: &str = "tok-0123456789abcdef0123456789ab";
     const KEY: &str = "abcdefghijklmnopqrstuvwxyzABCDEF";
 
     fn receiver(family: Family, with_key: bool) -> Receiver {
@@ -316,7 +318,7 @@ mod tests {
         use crate::security::{CustomHeaderCheck, SourceIpAllowList, TenantLock};
         receiver(Family::Loyalty, false).with_guards(Guards {
             source_ips: SourceIpAllowList::parse("S", "192.0.2.0/24 2001:db8::/32").unwrap(),
-            custom_header: CustomHeaderCheck::from_settings(Some("X-Token"), Some("tok"), "T")
+            custom_header: CustomHeaderCheck::from_settings(Some("X-Token"), Some(TOKEN), "T")
                 .unwrap(),
             tenants: TenantLock::parse("t"),
         })
@@ -334,12 +336,12 @@ mod tests {
     fn the_guards_run_in_the_contract_order() {
         let r = guarded();
         let mut token = signed(POINTS);
-        token.insert("x-token", HeaderValue::from_static("tok"));
+        token.insert("x-token", HeaderValue::from_static(TOKEN));
         let bad_utf8: &[u8] = b"{\"id\":\"\xff\"}";
         let other_tenant: &[u8] =
             br#"{"id":"e1","eventType":"nobody.knows","payload":{},"tenant":"u"}"#;
         let mut other_signed = signed(other_tenant);
-        other_signed.insert("x-token", HeaderValue::from_static("tok"));
+        other_signed.insert("x-token", HeaderValue::from_static(TOKEN));
         let none = HeaderMap::new();
         let ip = Some("192.0.2.1");
         let far = Some("198.51.100.1");

@@ -242,4 +242,31 @@ mod tests {
         assert!(err.starts_with(SECRET_PAYLOAD_KEYS), "{err}");
         assert!(!err.contains("short"), "{err}");
     }
+
+    #[test]
+    fn a_short_signing_secret_names_the_secrets_field() {
+        // 23 bytes once decoded.
+        let short = "whsec_c2hvcnQtc2lnbmluZy1zZWNyZXQtMDA=";
+        for family in ALL {
+            let (field, label) = family_field(family);
+            let text = format!(r#"{{"{field}":"{short}"}}"#);
+            let err = parse_secret(family, &text)
+                .unwrap()
+                .verifier()
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with(&format!("{label} is invalid: entry 1 decodes to 23 bytes")),
+                "{err}"
+            );
+            assert!(!err.contains(&short[6..]), "{err}");
+        }
+        let text = format!(r#"{{"signingSecrets":"{short}"}}"#);
+        let err = parse_secret(Family::Loyalty, &text)
+            .unwrap()
+            .verifier()
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with(SECRET_SIGNING_SECRETS), "{err}");
+    }
 }

@@ -27,19 +27,33 @@ pub enum SecretError {
     NotWhsec,
     #[error("is not valid base64")]
     NotBase64,
+    /// Standard Webhooks requires at least 24 bytes of key (Svix's own secrets are 24): a
+    /// shorter key is guessable, so it stops the cold start rather than guard anything.
+    #[error("decodes to {0} bytes; a signing secret needs at least {MIN_SECRET_BYTES}")]
+    TooShort(usize),
 }
+
+/// The shortest signing key accepted, in decoded bytes (Standard Webhooks' minimum).
+pub const MIN_SECRET_BYTES: usize = 24;
 
 /// One `whsec_...` signing secret, checked.
 pub struct SigningSecret(Webhook);
 
 impl SigningSecret {
     pub fn parse(secret: &str) -> Result<Self, SecretError> {
-        if !secret.starts_with("whsec_") {
+        use base64::Engine;
+        let Some(key) = secret.strip_prefix("whsec_") else {
             return Err(SecretError::NotWhsec);
+        };
+        let webhook = Webhook::new(secret).map_err(|_| SecretError::NotBase64)?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(key)
+            .map_err(|_| SecretError::NotBase64)?
+            .len();
+        if bytes < MIN_SECRET_BYTES {
+            return Err(SecretError::TooShort(bytes));
         }
-        Webhook::new(secret)
-            .map(SigningSecret)
-            .map_err(|_| SecretError::NotBase64)
+        Ok(SigningSecret(webhook))
     }
 }
 
@@ -337,6 +351,35 @@ mod tests {
         assert_eq!(err, SecretError::NotBase64);
         assert!(!err.to_string().contains("!!!"), "{err}");
         // Lists of secrets and the variable's name in errors: see config.rs.
+    }
+
+    fn whsec_of(len: usize) -> String {
+        use base64::Engine;
+        let key = base64::engine::general_purpose::STANDARD.encode(vec![0x5a; len]);
+        format!("whsec_{key}")
+    }
+
+    #[test]
+    fn a_secret_must_decode_to_at_least_24_bytes() {
+        assert_eq!(
+            SigningSecret::parse(&whsec_of(23)).unwrap_err(),
+            SecretError::TooShort(23)
+        );
+        assert_eq!(
+            SigningSecret::parse("whsec_c2hvcnQ=").unwrap_err(),
+            SecretError::TooShort(5)
+        );
+        assert!(SigningSecret::parse(&whsec_of(24)).is_ok());
+        assert!(SigningSecret::parse(&whsec_of(32)).is_ok());
+        // Svix's published example secret is exactly 24 bytes.
+        assert!(SigningSecret::parse(SECRET).is_ok());
+        let secret = whsec_of(23);
+        let err = SigningSecret::parse(&secret).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "decodes to 23 bytes; a signing secret needs at least 24"
+        );
+        assert!(!err.contains(&secret[6..]), "{err}");
     }
 
     #[test]

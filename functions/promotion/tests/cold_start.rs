@@ -71,7 +71,10 @@ async fn configuration_is_read_once_from_env_or_secrets_manager_and_names_what_i
         .await
         .unwrap();
     std::env::set_var("ENGAGE_SECRETS_ARN", filled.arn().unwrap());
-    std::env::set_var("ENGAGE_SIGNING_SECRETS", "whsec_bm90LXRoZS1vbmUtaW4tdXNl");
+    std::env::set_var(
+        "ENGAGE_SIGNING_SECRETS",
+        "whsec_bm90LXRoZS1vbmUtaW4tdXNlLTAwMDAwMA==",
+    );
     let function = promotion::from_env()
         .await
         .expect("configured from the secret");

@@ -24,8 +24,8 @@ const STRANGER: &str = "203.0.113.9";
 /// Other endpoints' secrets (Svix gives every endpoint its own).
 const PROMOTION_SECRET: &str = "whsec_cHJvbW90aW9uLWVuZHBvaW50LXNlY3JldC0wMDAw";
 const CONTACT_SECRET: &str = "whsec_Y29udGFjdC1lbmRwb2ludC1zZWNyZXQtMDAwMDAw";
-const TOKEN_OLD: &str = "old-token-9f2c1d7e5b3a4c6d8e0f";
-const TOKEN_NEW: &str = "new-token-1a2b3c4d5e6f7a8b9c0d";
+const TOKEN_OLD: &str = "old-token-9f2c1d7e5b3a4c6d8e0f1a2b";
+const TOKEN_NEW: &str = "new-token-1a2b3c4d5e6f7a8b9c0d3e4f";
 
 /// The two request shapes (HTTP API and Function URL), and the Function URL's base64 body.
 const SHAPES: [Shape; 3] = Shape::ALL;

@@ -19,6 +19,11 @@ use http::{HeaderMap, HeaderName};
 use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
 
+/// The shortest token accepted, in characters: the token is a shared secret sent on every
+/// request, so it must be long enough that it cannot be guessed (32 random characters, as
+/// `openssl rand -hex 16` or a password generator makes).
+pub const MIN_TOKEN_CHARS: usize = 32;
+
 /// The check, built once at cold start.
 #[derive(Clone)]
 pub struct CustomHeaderCheck {
@@ -91,9 +96,7 @@ impl CustomHeaderCheck {
         let digests = split_list(tokens.unwrap_or(""))
             .enumerate()
             .map(|(i, token)| {
-                if token.bytes().all(|b| b.is_ascii_graphic()) {
-                    Ok(digest(token.as_bytes()))
-                } else {
+                if !token.bytes().all(|b| b.is_ascii_graphic()) {
                     Err(ConfigError::invalid(
                         tokens_source,
                         format!(
@@ -101,6 +104,18 @@ impl CustomHeaderCheck {
                             i + 1
                         ),
                     ))
+                } else if token.len() < MIN_TOKEN_CHARS {
+                    // Visible ASCII: bytes and characters are the same count.
+                    Err(ConfigError::invalid(
+                        tokens_source,
+                        format!(
+                            "token {} has {} characters; a custom header token needs at least {MIN_TOKEN_CHARS}",
+                            i + 1,
+                            token.len()
+                        ),
+                    ))
+                } else {
+                    Ok(digest(token.as_bytes()))
                 }
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -171,6 +186,11 @@ mod tests {
     use http::HeaderValue;
 
     const SOURCE: &str = CUSTOM_HEADER_TOKENS;
+    /// Tokens of the minimum length (32 characters).
+    const TOK: &str = "tok-A1-0123456789abcdef012345678";
+    const OLD: &str = "old-token-0123456789abcdef012345";
+    const NEW: &str = "new-token-0123456789abcdef012345";
+    const THIRD: &str = "third-0123456789abcdef0123456789";
 
     fn check(name: &str, tokens: &str) -> CustomHeaderCheck {
         CustomHeaderCheck::from_settings(Some(name), Some(tokens), SOURCE)
@@ -192,7 +212,7 @@ mod tests {
     #[test]
     fn off_when_no_name_is_set() {
         for name in [None, Some(""), Some("  ")] {
-            assert!(CustomHeaderCheck::from_settings(name, Some("tok"), SOURCE)
+            assert!(CustomHeaderCheck::from_settings(name, Some(TOK), SOURCE)
                 .unwrap()
                 .is_none());
         }
@@ -236,55 +256,88 @@ mod tests {
         }
         let err = CustomHeaderCheck::from_settings(
             Some("X-Engage-Token"),
-            Some("good bad\u{7f}one"),
+            Some(&format!("{TOK} {TOK}\u{7f}")),
             SOURCE,
         )
         .unwrap_err();
         assert!(err.to_string().contains("token 2 "), "{err}");
-        assert!(!err.to_string().contains("bad"), "{err}");
+        assert!(!err.to_string().contains(TOK), "{err}");
+    }
+
+    #[test]
+    fn a_token_shorter_than_32_characters_stops_the_cold_start() {
+        let short = "0123456789abcdef0123456789abcde";
+        assert_eq!(short.len(), 31);
+        for list in [short.to_string(), format!("{TOK} {short}")] {
+            let err = CustomHeaderCheck::from_settings(Some("X-Engage-Token"), Some(&list), SOURCE)
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with(SOURCE), "{err}");
+            assert!(err.contains("31 characters"), "{err}");
+            assert!(err.contains("at least 32"), "{err}");
+            assert!(!err.contains(short), "{err}");
+        }
+        let err = CustomHeaderCheck::from_settings(
+            Some("X-Engage-Token"),
+            Some(short),
+            "ENGAGE_SECRETS_ARN (customHeaderTokens)",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("ENGAGE_SECRETS_ARN (customHeaderTokens)"),
+            "{err}"
+        );
+        let ok = format!("{short}f");
+        assert_eq!(ok.len(), 32);
+        let c = check("X-Engage-Token", &ok);
+        assert_eq!(c.check(&headers(&[("x-engage-token", &ok)])), Ok(()));
     }
 
     #[test]
     fn the_right_token_passes_and_the_name_is_case_insensitive() {
-        let c = check("X-Engage-Token", "tok-A1");
+        let c = check("X-Engage-Token", TOK);
         assert_eq!(c.name(), "x-engage-token");
         for name in ["x-engage-token", "X-ENGAGE-TOKEN", "X-Engage-Token"] {
-            assert_eq!(c.check(&headers(&[(name, "tok-A1")])), Ok(()), "{name}");
+            assert_eq!(c.check(&headers(&[(name, TOK)])), Ok(()), "{name}");
         }
         // Optional whitespace around a field value is not part of it (RFC 9110).
-        assert_eq!(c.check(&headers(&[("x-engage-token", " tok-A1 ")])), Ok(()));
+        assert_eq!(
+            c.check(&headers(&[("x-engage-token", &format!(" {TOK} "))])),
+            Ok(())
+        );
     }
 
     #[test]
     fn missing_wrong_and_repeated_headers_are_refused() {
-        let c = check("X-Engage-Token", "tok-A1");
+        let c = check("X-Engage-Token", TOK);
         assert_eq!(
             c.check(&HeaderMap::new()),
             Err(CustomHeaderRefusal::Missing)
         );
         assert_eq!(
-            c.check(&headers(&[("x-other", "tok-A1")])),
+            c.check(&headers(&[("x-other", TOK)])),
             Err(CustomHeaderRefusal::Missing)
         );
         for wrong in [
-            "",
-            "tok-a1",
-            "tok-A",
-            "tok-A1x",
-            "xtok-A1",
-            "tok-A1,tok-A1",
-            "Bearer tok-A1",
+            String::new(),
+            TOK.to_lowercase(),
+            TOK[..TOK.len() - 1].to_string(),
+            format!("{TOK}x"),
+            format!("x{TOK}"),
+            format!("{TOK},{TOK}"),
+            format!("Bearer {TOK}"),
         ] {
             assert_eq!(
-                c.check(&headers(&[("x-engage-token", wrong)])),
+                c.check(&headers(&[("x-engage-token", &wrong)])),
                 Err(CustomHeaderRefusal::Wrong),
                 "{wrong:?}"
             );
         }
         assert_eq!(
             c.check(&headers(&[
-                ("x-engage-token", "tok-A1"),
-                ("X-Engage-Token", "tok-A1")
+                ("x-engage-token", TOK),
+                ("X-Engage-Token", TOK)
             ])),
             Err(CustomHeaderRefusal::Repeated)
         );
@@ -307,20 +360,20 @@ mod tests {
 
     #[test]
     fn any_of_several_tokens_passes_for_rotation() {
-        let c = check("X-Engage-Token", "old-token,\n new-token  third");
+        let c = check("X-Engage-Token", &format!("{OLD},\n {NEW}  {THIRD}"));
         assert_eq!(c.token_count(), 3);
-        for t in ["old-token", "new-token", "third"] {
+        for t in [OLD, NEW, THIRD] {
             assert_eq!(c.check(&headers(&[("x-engage-token", t)])), Ok(()), "{t}");
         }
         assert_eq!(
-            c.check(&headers(&[("x-engage-token", "old-token new-token")])),
+            c.check(&headers(&[("x-engage-token", &format!("{OLD} {NEW}"))])),
             Err(CustomHeaderRefusal::Wrong)
         );
     }
 
     #[test]
     fn tokens_are_kept_as_digests_only() {
-        let c = check("X-Engage-Token", "very-secret-token");
+        let c = check("X-Engage-Token", "very-secret-token-0123456789abcd");
         let shown = format!("{c:?}");
         assert!(!shown.contains("very-secret"), "{shown}");
         assert!(shown.contains("1 tokens"), "{shown}");
