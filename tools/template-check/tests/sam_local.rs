@@ -44,7 +44,10 @@ fn every_function_declares_an_empty_endpoint_setting() {
     let template = load_template();
     let ids = function_ids(&template);
     for webhook in WEBHOOK_FUNCTIONS {
-        assert!(ids.iter().any(|id| id == webhook), "no {webhook} in {ids:?}");
+        assert!(
+            ids.iter().any(|id| id == webhook),
+            "no {webhook} in {ids:?}"
+        );
     }
     for id in ids {
         let function = &template["Resources"][&id];
