@@ -61,7 +61,7 @@ echo "zig:          $zig_cmd ($zig_version)"
 # `cargo metadata`, which honours CARGO_TARGET_DIR), so dependencies compile once and are
 # reused by the other three functions and by later runs.
 target_dir="$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-echo "cargo target: $target_dir (shared by all four functions and across runs)"
+echo "cargo target: $target_dir (shared by all the functions and across runs)"
 
 step "sam validate --lint"
 t0=$SECONDS
@@ -87,4 +87,4 @@ for fn in "${functions[@]}"; do
   printf '%-20s %10s bytes  %s\n' "$fn" "$(stat -c %s "$bin")" "$bin"
 done
 
-step "OK: template lints clean and all four functions built for arm64"
+step "OK: template lints clean and every function built for arm64"
