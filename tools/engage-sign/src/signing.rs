@@ -95,13 +95,12 @@ fn random_secret() -> String {
     )
 }
 
-/// A fresh Svix-style message id.
+/// A fresh Svix message id, created now, as svix-server creates them. The receivers read a
+/// message's creation time from its id (ordering, and the change time of last resort), so an
+/// id of random characters would date the message anywhere from 2014 to 2150 and make the
+/// samples' outcomes depend on chance.
 pub fn new_msg_id() -> String {
-    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let id: String = (0..27)
-        .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
-        .collect();
-    format!("msg_{id}")
+    engage_webhooks::svix_message_id(engage_webhooks::now_millis())
 }
 
 pub fn now_seconds() -> i64 {
@@ -143,7 +142,22 @@ mod tests {
         let bad = sign(SECRET, "msg_1", 1, "{}", true).unwrap();
         assert!(bad.signature().starts_with("v1,"));
         assert_ne!(good.signature(), bad.signature());
-        assert!(new_msg_id().starts_with("msg_") && new_msg_id().len() == 31);
+    }
+
+    #[test]
+    fn a_new_message_id_is_a_svix_id_dated_now() {
+        for _ in 0..200 {
+            let before = engage_webhooks::now_millis();
+            let id = new_msg_id();
+            let after = engage_webhooks::now_millis();
+            assert!(id.starts_with("msg_") && id.len() == 31, "{id}");
+            let created = engage_webhooks::MessageTime::of_message_id(&id, Some(after / 1000))
+                .unwrap_or_else(|| panic!("{id} has no message time"))
+                .millis();
+            // KsuidMs keeps 4 ms steps: the time is rounded down to one.
+            assert!(created > before - 4 && created <= after, "{id}: {created}");
+        }
+        assert_ne!(new_msg_id(), new_msg_id(), "the random part differs");
     }
 
     /// The order the text and curl outputs print them in.
