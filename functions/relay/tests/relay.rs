@@ -420,7 +420,12 @@ async fn fifo_keeps_each_groups_order_and_stops_a_group_at_its_failure() {
         .collect();
     assert_eq!(applied, want_b, "group B relayed in order");
     assert!(want_b[0].contains(&b[0]) && want_b[1].contains(&b[1]));
-    // Held back, then relayed: every event once.
+    // Held back, then relayed: every event once. Group A's order across this retry is SQS's
+    // FIFO guarantee (no message of a group is returned while an earlier one is in flight),
+    // not something moto reproduces: its receive_message hands out the last message of a
+    // group whose messages come back from their visibility first (it recomputes the in-flight
+    // groups mid-scan), so the order after the retry is not asserted here. The relay's part,
+    // stopping the group at its failure and returning the rest, is asserted above.
     rig.drain(Duration::from_secs(30)).await;
     let applied = service.applied();
     for id in &a {
