@@ -29,6 +29,8 @@ The dry run, per command (after `&&`, `||`, `;`, `|` and `name() { cmd "$@"; }` 
   cargo run -p P -- ...    P is a workspace package; for our tools (P has a binary), `--help`
                            of the named subcommand lists every `--flag` used
   cargo test/bench -p P    P is a workspace package; `--bench B` / `--test T` exists in it
+  cargo run -p P --example E -- ...
+                           P has examples/E.rs; each `--flag` after `--` occurs in that file
   cargo lambda SUB ...     `cargo lambda SUB --help` (the venv's cargo-lambda) lists each flag;
                            `invoke` must name `--invoke-address` (the docs' `watch` listens on
                            127.0.0.1 only, and invoke's default address is not that)
@@ -305,13 +307,32 @@ class Checker:
             self.problem(block, off, f"no workspace package {pkg!r}")
             return
         pdir, has_bin = self.packages()[pkg]
-        for kind, folder in (("--bench", "benches"), ("--test", "tests")):
+        for kind, folder in (("--bench", "benches"), ("--test", "tests"), ("--example", "examples")):
             if kind in before:
                 i = before.index(kind)
                 if i + 1 < len(before) and not (pdir / folder / f"{before[i + 1]}.rs").exists():
                     self.problem(block, off, f"{pkg} has no {kind} {before[i + 1]}")
-        if sub == "run" and has_bin:
+        if sub == "run" and "--example" in before:
+            self.check_example(block, off, pkg, pdir, before, after)
+        elif sub == "run" and has_bin:
             self.check_our_tool(block, off, pkg, after)
+
+    def check_example(self, block, off, pkg, pdir, before, args):
+        """An example's flags, checked against its source as a script's are (building one in
+        release to ask its --help would take minutes)."""
+        i = before.index("--example")
+        if i + 1 >= len(before):
+            self.problem(block, off, "cargo run --example without a name")
+            return
+        name = before[i + 1]
+        source = pdir / "examples" / f"{name}.rs"
+        if not source.exists():
+            return  # reported above
+        text = source.read_text()
+        for f in [a for a in args if a.startswith("--") and len(a) > 2]:
+            if f'"{f.split("=", 1)[0]}"' not in text:
+                self.problem(block, off, f"{pkg} example {name} does not know {f}")
+        self.check_paths(block, off, args)
 
     def check_our_tool(self, block, off, pkg, args):
         binary, err = self.our_binary(pkg)
@@ -515,7 +536,9 @@ def self_test():
             "```sh\ncargo run -q -p engage-sign -- send events/envelopes/contact.created.json --no-such-flag\n"
             "cargo run -q -p engage-sign -- no-such-command\n"
             "cargo run -q -p no-such-package\n"
-            "cargo bench -p engage-webhooks --bench no-such-bench\n```\n"
+            "cargo bench -p engage-webhooks --bench no-such-bench\n"
+            "cargo run --release -p engage-testkit --example no-such-example\n"
+            "cargo run --release -p engage-testkit --example bulk_load -- --family loyalty --no-such-flag 1\n```\n"
         )
         c = Checker(ROOT)
         for block in blocks_of(md):
@@ -526,6 +549,8 @@ def self_test():
             "engage-sign has no subcommand 'no-such-command'",
             "no workspace package 'no-such-package'",
             "engage-webhooks has no --bench no-such-bench",
+            "engage-testkit has no --example no-such-example",
+            "engage-testkit example bulk_load does not know --no-such-flag",
         ]:
             if e not in got:
                 print(f"self-test FAILED: not reported: {e}\nreported:\n{got}")
@@ -533,8 +558,11 @@ def self_test():
         if "contact.created.json" in got:
             print(f"self-test FAILED: an existing file reported missing\n{got}")
             return 1
-    print("self-test passed: missing scripts, unknown flags, subcommands, packages, benches, files,")
-    print("unknown commands, failing run blocks, parse errors and broken links are reported")
+        if "--family" in got:
+            print(f"self-test FAILED: an example's own flag reported unknown\n{got}")
+            return 1
+    print("self-test passed: missing scripts, unknown flags, subcommands, packages, benches, examples,")
+    print("files, unknown commands, failing run blocks, parse errors and broken links are reported")
     return 0
 
 

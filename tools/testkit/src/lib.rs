@@ -57,8 +57,8 @@ pub use fixtures::{
     unique, with_fields, with_payload, CIPHERS, PAYLOAD_KEY, SIGNING_SECRET,
 };
 pub use local_aws::{
-    attribute, attribute_names, counted_dynamodb, endpoint, item_count, local_aws, local_aws_at,
-    messages, new_queue, new_table, CallCounter, Item,
+    attribute, attribute_names, counted_dynamodb, counted_sqs, endpoint, item_count, local_aws,
+    local_aws_at, messages, new_queue, new_table, CallCounter, Item,
 };
 pub use requests::{
     answer, attempt, deliver, processed, refused, request, send, signature_headers,

@@ -8,8 +8,11 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType,
 };
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -156,13 +159,23 @@ pub fn attribute_names(item: &Item) -> Vec<String> {
     names
 }
 
-/// Counts the SDK operations a client starts (retries of one operation count once).
+/// Counts the SDK operations a client starts (retries of one operation count once), and the
+/// requests it puts on the wire (each attempt, as the functions' `AwsCalls` metric counts).
 #[derive(Debug, Clone, Default)]
-pub struct CallCounter(Arc<AtomicUsize>);
+pub struct CallCounter {
+    operations: Arc<AtomicUsize>,
+    attempts: Arc<AtomicUsize>,
+}
 
 impl CallCounter {
+    /// Operations started.
     pub fn count(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
+        self.operations.load(Ordering::SeqCst)
+    }
+
+    /// Requests sent, retries included.
+    pub fn attempts(&self) -> usize {
+        self.attempts.load(Ordering::SeqCst)
     }
 }
 
@@ -176,7 +189,17 @@ impl Intercept for CallCounter {
         _: &BeforeSerializationInterceptorContextRef<'_>,
         _: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        self.0.fetch_add(1, Ordering::SeqCst);
+        self.operations.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn read_before_transmit(
+        &self,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.attempts.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
 }
@@ -190,14 +213,35 @@ pub fn counted_dynamodb(sdk: &aws_config::SdkConfig) -> (aws_sdk_dynamodb::Clien
     (aws_sdk_dynamodb::Client::from_conf(config), counter)
 }
 
-/// How many items `table` holds, read consistently.
+/// An SQS client whose operations are counted.
+pub fn counted_sqs(sdk: &aws_config::SdkConfig) -> (aws_sdk_sqs::Client, CallCounter) {
+    let counter = CallCounter::default();
+    let config = aws_sdk_sqs::config::Builder::from(sdk)
+        .interceptor(counter.clone())
+        .build();
+    (aws_sdk_sqs::Client::from_conf(config), counter)
+}
+
+/// How many items `table` holds, read consistently. Follows the scan's pages: DynamoDB stops
+/// a page at 1 MB, which a bulk load's table passes.
 pub async fn item_count(sdk: &aws_config::SdkConfig, table: &str) -> usize {
-    aws_sdk_dynamodb::Client::new(sdk)
-        .scan()
-        .table_name(table)
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("scan")
-        .count as usize
+    let client = aws_sdk_dynamodb::Client::new(sdk);
+    let mut count = 0;
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan");
+        count += page.count as usize;
+        match page.last_evaluated_key {
+            Some(key) if !key.is_empty() => start = Some(key),
+            _ => return count,
+        }
+    }
 }
