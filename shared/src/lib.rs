@@ -80,7 +80,7 @@ pub use fanout::{
 pub use function::{serve, WebhookFunction};
 pub use logging::{Buffer, Captured, Telemetry, LOG_FORMAT, LOG_LEVEL, RUST_LOG};
 pub use message_time::{svix_message_id, MessageTime};
-pub use metrics::{DEFAULT_NAMESPACE, METRICS_NAMESPACE};
+pub use metrics::{metric_line_level, DEFAULT_NAMESPACE, METRICS_NAMESPACE};
 pub use mirror::{
     ChangeTime, Effect, MirrorChange, MirrorFunction, MirrorStore, CONFLICT_RETRY_BUDGET,
     MAX_CONFLICT_RETRIES, TOMBSTONE_ATTRIBUTES,

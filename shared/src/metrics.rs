@@ -72,6 +72,12 @@ fn line_level(natural: usize, configured: Option<&str>) -> &'static str {
     LEVELS[natural.max(configured).min(LEVELS.len() - 1)]
 }
 
+/// The `level` of an ordinary metric line (INFO, or the application log level when that is
+/// stricter): for metric lines written outside [`EmfLayer`], such as the relay's.
+pub fn metric_line_level(application_log_level: Option<&str>) -> &'static str {
+    line_level(0, application_log_level)
+}
+
 /// The constant parts of the documents, built once at cold start.
 #[derive(Debug, Clone)]
 pub(crate) struct EmfFormat {

@@ -198,7 +198,16 @@ impl Relay {
         let now_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
-        println!("{}", metric_line(&self.namespace, now_ms, verdict, latency));
+        println!(
+            "{}",
+            metric_line(
+                &self.namespace,
+                self.settings.metric_level,
+                now_ms,
+                verdict,
+                latency
+            )
+        );
     }
 
     /// Spaces this instance's requests by the configured share of the per-second cap.

@@ -33,6 +33,9 @@ pub struct RelaySettings {
     pub spacing: Duration,
     /// The backoff after the first failed try.
     pub first_retry: Duration,
+    /// The `level` of the metric lines: the application log level when stricter than INFO,
+    /// so Lambda's log-level filter never drops a metric.
+    pub metric_level: &'static str,
 }
 
 impl RelaySettings {
@@ -65,6 +68,9 @@ impl RelaySettings {
             engage_webhooks::relay::FIRST_RETRY_DELAY.as_secs(),
         )?);
         Ok(RelaySettings {
+            metric_level: engage_webhooks::metric_line_level(
+                get(engage_webhooks::LOG_LEVEL).as_deref(),
+            ),
             first_retry,
             url,
             request_timeout: Duration::from_millis(timeout_ms),
@@ -113,5 +119,23 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(s.spacing, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn metric_lines_follow_a_stricter_application_log_level() {
+        let url = (VOUCHER_SERVICE_URL, "https://v.example.com");
+        assert_eq!(settings(&[url]).unwrap().metric_level, "INFO");
+        assert_eq!(
+            settings(&[url, (engage_webhooks::LOG_LEVEL, "DEBUG")])
+                .unwrap()
+                .metric_level,
+            "INFO"
+        );
+        assert_eq!(
+            settings(&[url, (engage_webhooks::LOG_LEVEL, "WARN")])
+                .unwrap()
+                .metric_level,
+            "WARN"
+        );
     }
 }
