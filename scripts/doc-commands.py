@@ -318,8 +318,9 @@ class Checker:
             self.check_our_tool(block, off, pkg, after)
 
     def check_example(self, block, off, pkg, pdir, before, args):
-        """An example's flags, checked against its source as a script's are (building one in
-        release to ask its --help would take minutes)."""
+        """An example's flags, checked against its source as a script's are: each occurs in it
+        (its doc comment shows its command line; building it in release to ask its --help would
+        take minutes)."""
         i = before.index("--example")
         if i + 1 >= len(before):
             self.problem(block, off, "cargo run --example without a name")
@@ -330,7 +331,7 @@ class Checker:
             return  # reported above
         text = source.read_text()
         for f in [a for a in args if a.startswith("--") and len(a) > 2]:
-            if f'"{f.split("=", 1)[0]}"' not in text:
+            if not re.search(re.escape(f.split("=", 1)[0]) + r"(?![\w-])", text):
                 self.problem(block, off, f"{pkg} example {name} does not know {f}")
         self.check_paths(block, off, args)
 

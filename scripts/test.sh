@@ -33,6 +33,10 @@ read -r passed failed < <(awk '/^test result:/ {p += $4; f += $6} END {print p +
 step "contact mirror migration script against the local AWS (scripts/migrate-mirror-test.py)"
 .venv/bin/python scripts/migrate-mirror-test.py
 
+step "bulk load harness, a short run: every event exactly one effect (docs/performance.md)"
+cargo run -q --locked -p engage-testkit --example bulk_load -- --family loyalty --events 50 --concurrency 1,8
+cargo run -q --locked -p engage-testkit --example bulk_load -- --family contact --events 20 --concurrency 1,4 --serialized
+
 step "documented commands (scripts/doc-commands.py)"
 .venv/bin/python scripts/doc-commands.py --self-test
 .venv/bin/python scripts/doc-commands.py

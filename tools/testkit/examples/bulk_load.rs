@@ -31,22 +31,37 @@
 //! a level starts, so building them is not in the figures; a level must end within Svix's
 //! 5-minute signature tolerance.
 
+use clap::{Parser, ValueEnum};
 use engage_testkit::*;
 use engage_webhooks::{Family, WebhookFunction};
 use lambda_http::Request;
 use std::collections::{BTreeMap, HashMap};
+use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const USAGE: &str = "usage: bulk_load [--family loyalty|contact] [--events N] \
-                     [--concurrency K1,K2,...] [--serialized]";
-
-/// The command line; loyalty, 1000 events, 1,8,32 in flight and moto as is by default.
+/// The command line.
+#[derive(Parser)]
+#[command(about = "A bulk import through one family's real handler, measured")]
 struct Options {
-    family: Family,
-    events: usize,
-    levels: Vec<usize>,
+    /// The family whose handler takes the load.
+    #[arg(long, value_enum, default_value_t = LoadFamily::Loyalty)]
+    family: LoadFamily,
+    /// Events per level, each with a fresh event id.
+    #[arg(long, default_value_t = NonZeroUsize::new(1000).expect("not zero"))]
+    events: NonZeroUsize,
+    /// Deliveries in flight at once, one level per value.
+    #[arg(long = "concurrency", value_delimiter = ',', default_values_t = [1, 8, 32].map(|k| NonZeroUsize::new(k).expect("not zero")))]
+    levels: Vec<NonZeroUsize>,
+    /// Reach DynamoDB through the testkit's serializing endpoint.
+    #[arg(long)]
     serialized: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LoadFamily {
+    Loyalty,
+    Contact,
 }
 
 /// What one level measured.
@@ -66,12 +81,8 @@ struct Level {
 
 #[tokio::main]
 async fn main() {
-    let Options {
-        family,
-        events,
-        levels,
-        serialized,
-    } = options();
+    let options = Options::parse();
+    let (family, events, serialized) = (options.family, options.events.get(), options.serialized);
     println!(
         "{family:?}: {events} events per level, against {}",
         endpoint()
@@ -79,10 +90,10 @@ async fn main() {
     println!("| in flight | events/s | mean ms | p50 ms | p99 ms | CPU µs/event | AWS calls/event | requests/event | not processed |");
     println!("|---|---|---|---|---|---|---|---|---|");
     let mut failed = false;
-    for in_flight in levels {
+    for in_flight in options.levels.iter().map(|k| k.get()) {
         let level = match family {
-            Family::Loyalty => loyalty(events, in_flight, serialized).await,
-            _ => contact(events, in_flight, serialized).await,
+            LoadFamily::Loyalty => loyalty(events, in_flight, serialized).await,
+            LoadFamily::Contact => contact(events, in_flight, serialized).await,
         };
         println!("{}", row(&level));
         if level.answers.get(&processed()) != Some(&events) {
@@ -268,55 +279,4 @@ fn row(level: &Level) -> String {
             others.join(", ")
         },
     )
-}
-
-fn options() -> Options {
-    let mut options = Options {
-        family: Family::Loyalty,
-        events: 1000,
-        levels: vec![1, 8, 32],
-        serialized: false,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        match flag.as_str() {
-            "--serialized" => {
-                options.serialized = true;
-                continue;
-            }
-            "--help" | "-h" => {
-                println!("{USAGE}");
-                std::process::exit(0)
-            }
-            _ => {}
-        }
-        let value = args
-            .next()
-            .unwrap_or_else(|| usage(&format!("{flag} needs a value")));
-        match flag.as_str() {
-            "--family" => {
-                options.family = match value.as_str() {
-                    "loyalty" => Family::Loyalty,
-                    "contact" => Family::Contact,
-                    _ => usage("--family is loyalty or contact"),
-                }
-            }
-            "--events" => options.events = number(&value),
-            "--concurrency" => options.levels = value.split(',').map(number).collect(),
-            _ => usage(&format!("unknown argument {flag}")),
-        }
-    }
-    options
-}
-
-fn number(text: &str) -> usize {
-    match text.trim().parse() {
-        Ok(n) if n > 0 => n,
-        _ => usage(&format!("{text:?} is not a positive number")),
-    }
-}
-
-fn usage(problem: &str) -> ! {
-    eprintln!("bulk_load: {problem}\n{USAGE}");
-    std::process::exit(2)
 }
